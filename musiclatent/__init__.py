@@ -1,0 +1,3 @@
+"""musiclatent: a latent space of musical phrases."""
+
+__version__ = "0.1.0"

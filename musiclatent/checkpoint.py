@@ -1,0 +1,158 @@
+"""Checkpoints: safetensors weights + JSON config and state. Never pickle.
+
+A training checkpoint is a folder::
+
+    RUN/checkpoint/
+        config.json          model + train config (rebuilds the model alone)
+        model.safetensors    weights
+        optimizer.safetensors  Adam moments and RNG states (training only)
+        state.json           step, schedules, optimizer param groups
+
+It is written to ``checkpoint.tmp`` and swapped in with renames, so a kill at
+any moment leaves either the old or the new checkpoint whole: if the kill falls
+between the two renames, ``checkpoint.old`` is still complete and is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+
+CKPT, CKPT_TMP, CKPT_OLD = "checkpoint", "checkpoint.tmp", "checkpoint.old"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unsafe or does not match its config."""
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    with open(path, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> None:
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path), metadata=metadata)
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def optimizer_to_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    """Flatten an optimizer state dict into named tensors + JSON param groups."""
+    sd = opt.state_dict()
+    tensors = {}
+    for pid, st in sd["state"].items():
+        for name, val in st.items():
+            tensors[f"{pid}.{name}"] = val if torch.is_tensor(val) else torch.tensor(val)
+    return tensors, sd["param_groups"]
+
+
+def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict]) -> None:
+    state: dict[int, dict] = {}
+    for key, val in tensors.items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = val
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def save_training_checkpoint(run_dir: str | Path, model: torch.nn.Module, config: dict,
+                             optimizer: torch.optim.Optimizer, state: dict, rng: dict[str, torch.Tensor]) -> Path:
+    """Write a complete checkpoint atomically (temporary folder, then rename)."""
+    run_dir = Path(run_dir)
+    tmp, final, old = run_dir / CKPT_TMP, run_dir / CKPT, run_dir / CKPT_OLD
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _write_tensors(tmp / "model.safetensors", model.state_dict())
+    opt_t, groups = optimizer_to_tensors(optimizer)
+    _write_tensors(tmp / "optimizer.safetensors", {**{f"opt.{k}": v for k, v in opt_t.items()},
+                                                    **{f"rng.{k}": v for k, v in rng.items()}})
+    _write_json(tmp / "config.json", config)
+    _write_json(tmp / "state.json", {**state, "param_groups": groups})
+    _fsync_dir(tmp)
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(tmp, final)
+    _fsync_dir(run_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def find_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint folder of a run, or None."""
+    run_dir = Path(run_dir)
+    for name in (CKPT, CKPT_OLD):
+        d = run_dir / name
+        if (d / "state.json").exists() and (d / "model.safetensors").exists() and (d / "config.json").exists():
+            return d
+    return None
+
+
+def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load safetensors; anything else (a pickle, say) is refused without running it."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as err:
+        raise CheckpointError(f"cannot read {path}: {err}") from None
+    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+        raise CheckpointError(f"{path} is a pickle/zip file, not safetensors; refusing to load it")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is not a valid safetensors file ({err})") from None
+
+
+def read_config(folder: str | Path) -> dict:
+    path = Path(folder) / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"cannot read {path}: {err}") from None
+
+
+def load_model_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy weights into ``model``; a mismatch with its config is a clear error."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs config {tuple(v.shape)}"
+             for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
+    if missing or extra or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:3]}")
+        if extra:
+            parts.append(f"unexpected {extra[:3]}")
+        if wrong:
+            parts.append("shape mismatch " + "; ".join(wrong[:3]))
+        raise CheckpointError("checkpoint does not match its config: " + ", ".join(parts))
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+
+
+def model_config_from(config: dict) -> ModelConfig:
+    try:
+        return ModelConfig.from_dict(config["model"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"bad model config: {err}") from None

@@ -1,0 +1,113 @@
+"""Frozen dataclass configs, stored as JSON beside every checkpoint.
+
+A model can be rebuilt from its folder alone: ``ModelConfig.from_json`` plus
+the safetensors weights (nanoGPT's ``GPTConfig`` idea, with a JSON round trip).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from .constants import NUM_CLASSES, STEPS_PER_BAR, STYLE_ANY
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the recurrent VAE.
+
+    ``styles`` lists style names; id 0 is always ``"any"`` (unconditioned).
+    """
+
+    bars: int = 2
+    decoder: str = "flat"          # "flat" or "hier"
+    n_classes: int = NUM_CLASSES
+    embed_dim: int = 64
+    enc_hidden: int = 512          # per direction
+    enc_layers: int = 1
+    z_dim: int = 256
+    dec_hidden: int = 256
+    dec_layers: int = 2
+    conductor_hidden: int = 256
+    conductor_layers: int = 2
+    conductor_dim: int = 128       # size of one bar embedding
+    style_dim: int = 16
+    styles: tuple[str, ...] = (STYLE_ANY,)
+    dropout: float = 0.0
+
+    @property
+    def steps(self) -> int:
+        return self.bars * STEPS_PER_BAR
+
+    @property
+    def n_styles(self) -> int:
+        return len(self.styles)
+
+    def __post_init__(self):
+        if self.decoder not in ("flat", "hier"):
+            raise ValueError(f"decoder must be 'flat' or 'hier', not {self.decoder!r}")
+        if not self.styles or self.styles[0] != STYLE_ANY:
+            raise ValueError(f"styles must start with {STYLE_ANY!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        d = dict(d)
+        if "styles" in d:
+            d["styles"] = tuple(d["styles"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (MusicVAE-style objective and schedules)."""
+
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_decay: float = 0.9999       # per step, exponential ...
+    min_lr: float = 1e-5           # ... down to this floor
+    grad_clip: float = 1.0
+    max_steps: int = 20000
+    beta_max: float = 0.2
+    beta_rate: float = 0.9995      # beta = beta_max * (1 - beta_rate ** step)
+    free_bits: float = 48.0        # KL below this many bits is free
+    sampling_rate: float = 2000.0  # inverse-sigmoid scheduled sampling: p_tf = k / (k + exp(step / k))
+    augment_semitones: int = 5
+    style_dropout: float = 0.15    # train the "any" style id on this share of batches' rows
+    eval_every: int = 500
+    checkpoint_every: int = 250
+    val_batches: int = 8
+    log_every: int = 50
+    seed: int = 1234
+    bf16: bool = True
+    threads: int = 0               # 0 = torch default
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named bundle: model shape, data settings and training settings."""
+
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+    description: str = ""
+    data: dict = field(default_factory=dict)
+
+
+def dump_json(obj: dict) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True)

@@ -1,0 +1,102 @@
+"""Prepared phrase datasets in memory, batches and augmentation.
+
+Disk I/O lives in :func:`load_dataset` only; batching and augmentation are
+pure tensor functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, NOTE_ON_OFFSET, STYLE_ANY
+
+
+@dataclass
+class PhraseSet:
+    """Phrases of one dataset.
+
+    tokens : (N, T) uint8 ; style : (N,) int64 model style ids (0 = any) ;
+    piece : (N,) int32 ; bar : (N,) int32 ; split : (N,) uint8 (1 = validation).
+    """
+
+    tokens: np.ndarray
+    style: np.ndarray
+    piece: np.ndarray
+    bar: np.ndarray
+    split: np.ndarray
+    style_names: tuple[str, ...]  # model styles, "any" first
+    manifest: dict
+
+    @property
+    def steps(self) -> int:
+        return int(self.tokens.shape[1])
+
+    def subset(self, mask: np.ndarray) -> "PhraseSet":
+        return PhraseSet(self.tokens[mask], self.style[mask], self.piece[mask], self.bar[mask], self.split[mask],
+                         self.style_names, self.manifest)
+
+    def train(self) -> "PhraseSet":
+        return self.subset(self.split == 0)
+
+    def validation(self) -> "PhraseSet":
+        return self.subset(self.split == 1)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+def load_dataset(path: str | Path) -> PhraseSet:
+    """Read ``phrases.npz`` + ``manifest.json`` from a prepared folder."""
+    path = Path(path)
+    mpath, ppath = path / "manifest.json", path / "phrases.npz"
+    if not mpath.exists() or not ppath.exists():
+        raise FileNotFoundError(f"{path} is not a prepared dataset (run `musiclatent prepare ... --out {path}`)")
+    manifest = json.loads(mpath.read_text())
+    with np.load(ppath, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    names = (STYLE_ANY,) + tuple(manifest["style_names"])
+    return PhraseSet(arrays["tokens"], arrays["style"].astype(np.int64) + 1, arrays["piece"], arrays["bar"],
+                     arrays["split"], names, manifest)
+
+
+def transpose_tokens(tokens: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift every row by a random number of semitones in [-max_shift, max_shift].
+
+    The shift of each row is drawn among those that keep its notes inside
+    [AUGMENT_MIN_PITCH, AUGMENT_MAX_PITCH] (rows already outside stay put).
+
+    tokens : (B, T) int64 -> (B, T) int64
+    """
+    if max_shift <= 0:
+        return tokens
+    is_note = tokens >= NOTE_ON_OFFSET
+    pitch = tokens - NOTE_ON_OFFSET
+    big, small = torch.tensor(10_000), torch.tensor(-10_000)
+    lo = torch.where(is_note, pitch, big).min(1).values
+    hi = torch.where(is_note, pitch, small).max(1).values
+    down = torch.clamp(lo - AUGMENT_MIN_PITCH, min=0, max=max_shift)
+    up = torch.clamp(AUGMENT_MAX_PITCH - hi, min=0, max=max_shift)
+    u = torch.rand(tokens.shape[0], generator=generator)
+    shift = (-down + torch.floor(u * (down + up + 1)).long()).clamp(max=up)
+    shift = torch.where(is_note.any(1), shift, torch.zeros_like(shift))
+    return torch.where(is_note, tokens + shift[:, None], tokens)
+
+
+def random_batch(tokens: torch.Tensor, style: torch.Tensor, batch_size: int, generator: torch.Generator,
+                 augment: int = 0, style_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw a training batch: (B, T) int64 tokens and (B,) int64 style ids.
+
+    ``style_dropout`` replaces that share of style ids with 0 ("any"), so the
+    unconditioned style is learned too.
+    """
+    idx = torch.randint(0, tokens.shape[0], (batch_size,), generator=generator)
+    x = tokens[idx].long()
+    s = style[idx].long()
+    if style_dropout > 0:
+        s = torch.where(torch.rand(batch_size, generator=generator) < style_dropout, torch.zeros_like(s), s)
+    return transpose_tokens(x, augment, generator), s

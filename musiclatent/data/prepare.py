@@ -1,0 +1,255 @@
+"""``musiclatent prepare``: music files in, a sharded phrase dataset out.
+
+Two stages:
+
+1. **Units -> shards.** Input files are grouped into work units (a chunk of
+   files, or a chunk of tunes of one ABC book). Each unit is parsed in a
+   worker into melodies, saved as ``shards/NNNNN-HASH.npz`` (written to a
+   temporary name, then renamed). A re-run skips units whose shard exists, so
+   an interrupted run resumes and never duplicates or loses a shard.
+2. **Merge.** Shards are read in order, cut into windows of ``bars`` bars,
+   deduplicated and split by tune into train/validation, then written as
+   ``phrases.npz`` and, last, ``manifest.json``.
+
+Output is deterministic for the same input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..constants import STEPS_PER_BAR, STEPS_PER_QUARTER
+from ..midi.io import MusicReadError, count_abc_tunes, find_music_files, read_melodies
+from ..midi.melody import Melody, melody_windows
+from .corpus import CORPUS_STYLES, corpus_files, music21_corpus_root
+
+FILES_PER_UNIT = 16
+TUNES_PER_UNIT = 60
+VAL_MODULUS = 10  # a piece is validation when crc32(piece id) % 10 == 0
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work: files, or a tune range of one ABC book."""
+
+    items: tuple  # ((path, name, style, tune_range or None), ...)
+
+    def key(self, steps_per_quarter: int, track) -> str:
+        h = hashlib.sha1()
+        for path, name, style, rng in self.items:
+            size = os.path.getsize(path) if os.path.exists(path) else -1
+            h.update(f"{name}|{style}|{rng}|{size}|{steps_per_quarter}|{track}\n".encode())
+        return h.hexdigest()[:12]
+
+
+def is_validation(piece_id: str) -> bool:
+    """The fixed tune-level split rule: crc32 of the piece id, modulo 10, is 0."""
+    return zlib.crc32(piece_id.encode("utf-8")) % VAL_MODULUS == 0
+
+
+def plan_units(inputs: list[str], corpus: str | None = None) -> list[Unit]:
+    """Group inputs into work units, in a deterministic order."""
+    files: list[tuple[Path, str, str]] = []
+    if corpus:
+        if corpus != "music21":
+            raise ValueError(f"unknown corpus {corpus!r}; the built-in one is 'music21'")
+        root = music21_corpus_root()
+        files += [(f, str(f.relative_to(root)), style) for f, style in corpus_files(root)]
+    for inp in inputs:
+        base = Path(inp)
+        for f, style in find_music_files([inp]):
+            name = str(f.relative_to(base)) if base.is_dir() else f.name
+            files.append((f, name, style))
+    units: list[Unit] = []
+    batch: list = []
+    for f, name, style in files:
+        if f.suffix.lower() == ".abc":
+            try:
+                n = count_abc_tunes(f.read_bytes()[: 64 * 1024 * 1024])
+            except OSError:
+                n = 0
+            if n > TUNES_PER_UNIT:
+                for a in range(0, n, TUNES_PER_UNIT):
+                    units.append(Unit(((str(f), name, style, (a, a + TUNES_PER_UNIT)),)))
+                continue
+        batch.append((str(f), name, style, None))
+        if len(batch) == FILES_PER_UNIT:
+            units.append(Unit(tuple(batch)))
+            batch = []
+    if batch:
+        units.append(Unit(tuple(batch)))
+    return units
+
+
+# --------------------------------------------------------------------------- shards
+
+def _pack_shard(melodies: list[Melody], skipped: list[dict]) -> dict[str, np.ndarray]:
+    notes = [m.notes for m in melodies]
+    bars = [m.bars for m in melodies]
+    meta = {"pieces": [m.meta() for m in melodies], "skipped": skipped}
+    return {
+        "notes": np.concatenate(notes).astype(np.int32) if notes else np.zeros((0, 3), np.int32),
+        "note_offsets": np.cumsum([0] + [len(n) for n in notes]).astype(np.int64),
+        "bars": np.concatenate(bars).astype(np.int32) if bars else np.zeros((0, 2), np.int32),
+        "bar_offsets": np.cumsum([0] + [len(b) for b in bars]).astype(np.int64),
+        "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+    }
+
+
+def _unpack_shard(arrays) -> tuple[list[Melody], list[dict]]:
+    meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+    no, bo = arrays["note_offsets"], arrays["bar_offsets"]
+    melodies = []
+    for i, m in enumerate(meta["pieces"]):
+        melodies.append(Melody(
+            notes=arrays["notes"][no[i]:no[i + 1]], bars=arrays["bars"][bo[i]:bo[i + 1]],
+            qpm=m["qpm"], time_signature=tuple(m["time_signature"]), key=m["key"], program=m["program"],
+            velocity=m["velocity"], source=m["source"], style=m["style"], track=m["track"],
+        ))
+    return melodies, meta["skipped"]
+
+
+def process_unit(args) -> tuple[int, int, int]:
+    """Worker: parse one unit and write its shard. Returns (unit index, ok, skipped)."""
+    index, unit, shard_path, steps_per_quarter, track = args
+    melodies, skipped = [], []
+    for path, name, style, rng in unit.items:
+        try:
+            results = read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter,
+                                    tune_range=rng, name=name)
+        except MusicReadError as err:
+            skipped.append({"path": name, "reason": str(err)})
+            continue
+        except Exception as err:  # never let one file stop the run
+            skipped.append({"path": name, "reason": f"unexpected error: {type(err).__name__}: {err}"})
+            continue
+        for pid, res in results:
+            if isinstance(res, Melody):
+                res.source = pid
+                melodies.append(res)
+            else:
+                skipped.append({"path": pid, "reason": str(res)})
+    arrays = _pack_shard(melodies, skipped)
+    tmp = Path(str(shard_path) + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, shard_path)
+    return index, len(melodies), len(skipped)
+
+
+# --------------------------------------------------------------------------- merge
+
+def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> tuple[dict, dict]:
+    """Cut melodies from shards into deduplicated phrase windows.
+
+    Returns (arrays for phrases.npz, manifest fields).
+    """
+    steps = bars * STEPS_PER_BAR
+    tokens, piece_idx, start_bar, style_idx, split = [], [], [], [], []
+    pieces, skipped, tracks = [], [], {}
+    seen: set[bytes] = set()
+    style_counts = {s: 0 for s in style_names}
+    n_dupes = 0
+    for sp in shard_paths:
+        with np.load(sp, allow_pickle=False) as arrays:
+            melodies, sk = _unpack_shard(arrays)
+        skipped += sk
+        for mel in melodies:
+            win = melody_windows(mel, bars)
+            if len(win.tokens) == 0:
+                skipped.append({"path": mel.source, "reason": win.reason})
+                continue
+            if mel.style not in style_counts:
+                style_names.append(mel.style)
+                style_counts[mel.style] = 0
+            pid = len(pieces)
+            is_val = is_validation(mel.source)
+            kept = 0
+            for tok, b in zip(win.tokens, win.start_bars):
+                h = tok.tobytes()
+                if h in seen:
+                    n_dupes += 1
+                    continue
+                seen.add(h)
+                tokens.append(tok)
+                piece_idx.append(pid)
+                start_bar.append(b)
+                style_idx.append(style_names.index(mel.style))
+                split.append(1 if is_val else 0)
+                kept += 1
+            if kept == 0:
+                skipped.append({"path": mel.source, "reason": "every window duplicates an earlier phrase"})
+                continue
+            style_counts[mel.style] += kept
+            tracks[mel.source] = mel.track
+            pieces.append({**mel.meta(), "split": "validation" if is_val else "train"})
+    arrays = {
+        "tokens": np.asarray(tokens, dtype=np.uint8).reshape(-1, steps),
+        "piece": np.asarray(piece_idx, dtype=np.int32),
+        "bar": np.asarray(start_bar, dtype=np.int32),
+        "style": np.asarray(style_idx, dtype=np.int16),
+        "split": np.asarray(split, dtype=np.uint8),
+    }
+    manifest = {
+        "files_ok": len(pieces),
+        "files_skipped": skipped,
+        "phrases": int(len(tokens)),
+        "phrases_validation": int(np.sum(arrays["split"])),
+        "duplicates_dropped": n_dupes,
+        "styles": {s: style_counts[s] for s in style_names},
+        "style_names": style_names,
+        "steps_per_quarter": STEPS_PER_QUARTER,
+        "bars": bars,
+        "steps": steps,
+        "tracks": tracks,
+        "pieces": pieces,
+        "validation_rule": f"piece is validation when zlib.crc32(piece id) % {VAL_MODULUS} == 0 (split by tune, never by window)",
+    }
+    return arrays, manifest
+
+
+def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: int = 1,
+            track: str | None = None, corpus: str | None = None, progress: bool = True,
+            command: str = "") -> dict:
+    """Build a dataset folder; returns its manifest. Resumes from existing shards."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    shard_dir = out / "shards"
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    units = plan_units(inputs, corpus)
+    if not units:
+        raise MusicReadError("no music files found (looked for " + ", ".join(
+            ("*.mid", "*.midi", "*.abc", "*.xml", "*.mxl", "*.musicxml", "*.krn")) + ")")
+    paths = [shard_dir / f"{i:05d}-{u.key(STEPS_PER_QUARTER, track)}.npz" for i, u in enumerate(units)]
+    todo = [(i, u, paths[i], STEPS_PER_QUARTER, track) for i, u in enumerate(units) if not paths[i].exists()]
+    bar = tqdm(total=len(units), initial=len(units) - len(todo), desc="prepare", unit="unit", disable=not progress)
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers, maxtasksperchild=50) as pool:
+            for _ in pool.imap_unordered(process_unit, todo):
+                bar.update(1)
+    else:
+        for args in todo:
+            process_unit(args)
+            bar.update(1)
+    bar.close()
+    style_names = list(CORPUS_STYLES) if corpus else []
+    arrays, manifest = merge_shards(paths, bars, style_names)
+    manifest["command"] = command
+    manifest["units"] = len(units)
+    if manifest["phrases"]:
+        tmp = out / "phrases.tmp.npz"
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, out / "phrases.npz")
+    tmp = out / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=False))
+    os.replace(tmp, out / "manifest.json")
+    return manifest

@@ -1,0 +1,1 @@
+"""Everything that turns music files into melodies and back."""

@@ -1,0 +1,156 @@
+"""Encoder and decoders of the recurrent VAE.
+
+Every module takes plain arguments; :func:`musiclatent.models.vae.build_vae`
+turns a ``ModelConfig`` into modules. Teacher-forced passes are single fused
+``nn.LSTM`` calls; step-by-step decoding carries the LSTM state (no prefix is
+ever recomputed).
+
+Shapes: B batch, T steps, U bars, S steps per bar, C classes (130).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BiLSTMEncoder(nn.Module):
+    """Tokens (B, T) + style vectors (B, Ds) -> (mu, logvar), each (B, Z)."""
+
+    def __init__(self, n_classes: int, embed_dim: int, hidden: int, layers: int, z_dim: int, style_dim: int):
+        super().__init__()
+        self.embed = nn.Embedding(n_classes, embed_dim)
+        self.lstm = nn.LSTM(embed_dim + style_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True)
+        self.to_stats = nn.Linear(2 * hidden, 2 * z_dim)
+
+    def forward(self, tokens: torch.Tensor, style_vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.embed(tokens)
+        x = torch.cat([x, style_vec[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+        _, (h, _) = self.lstm(x)
+        last = torch.cat([h[-2], h[-1]], dim=-1)  # final forward and backward states of the top layer
+        mu, logvar = self.to_stats(last.float()).chunk(2, dim=-1)
+        return mu, logvar
+
+
+def _init_state(linear: nn.Linear, x: torch.Tensor, layers: int, hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Map (N, D) to LSTM (h, c), each (layers, N, hidden)."""
+    hc = torch.tanh(linear(x)).view(x.shape[0], 2, layers, hidden)
+    return hc[:, 0].transpose(0, 1).contiguous(), hc[:, 1].transpose(0, 1).contiguous()
+
+
+class LSTMDecoder(nn.Module):
+    """Autoregressive LSTM over tokens, conditioned on a vector at every step.
+
+    The flat decoder uses it once over the whole phrase; the hierarchical
+    decoder uses it per bar with the bar's conductor embedding as condition.
+    """
+
+    def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0):
+        super().__init__()
+        self.hidden, self.layers = hidden, layers
+        self.embed = nn.Embedding(n_classes + 1, embed_dim)  # last id = start-of-sequence
+        self.start_id = n_classes
+        self.init = nn.Linear(cond_dim, 2 * layers * hidden)
+        self.lstm = nn.LSTM(embed_dim + cond_dim, hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.out = nn.Linear(hidden, n_classes)
+
+    def initial_state(self, cond: torch.Tensor):
+        return _init_state(self.init, cond, self.layers, self.hidden)
+
+    def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced pass: prev_tokens (N, T) (start id allowed), cond (N, D) -> logits (N, T, C)."""
+        x = self.embed(prev_tokens)
+        x = torch.cat([x, cond[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+        y, _ = self.lstm(x, self.initial_state(cond))
+        return self.out(y)
+
+    def step(self, prev_token: torch.Tensor, cond: torch.Tensor, state):
+        """One cached step: prev_token (N,), cond (N, D) -> (logits (N, C), new state)."""
+        x = torch.cat([self.embed(prev_token), cond], dim=-1)[:, None, :]
+        y, state = self.lstm(x, state)
+        return self.out(y[:, 0]), state
+
+
+def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+class FlatDecoder(nn.Module):
+    """z (B, Z) + style (B, Ds) -> logits (B, T, C): MusicVAE's flat LSTM decoder."""
+
+    def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
+                 steps: int, dropout: float = 0.0):
+        super().__init__()
+        self.steps = steps
+        self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout)
+
+    def forward(self, z, style_vec, targets):
+        """Teacher-forced logits for targets (B, T): inputs are targets shifted right."""
+        cond = torch.cat([z, style_vec], dim=-1)
+        prev = torch.cat([torch.full_like(targets[:, :1], self.core.start_id), targets[:, :-1]], dim=1)
+        return self.core(prev, cond)
+
+    @torch.no_grad()
+    def sample(self, z, style_vec, temperature: float = 0.0, generator=None):
+        """Decode step by step, fed with its own outputs -> tokens (B, T) int64."""
+        cond = torch.cat([z, style_vec], dim=-1)
+        state = self.core.initial_state(cond)
+        tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
+        out = []
+        for _ in range(self.steps):
+            logits, state = self.core.step(tok, cond, state)
+            tok = _pick(logits, temperature, generator)
+            out.append(tok)
+        return torch.stack(out, dim=1)
+
+
+class HierDecoder(nn.Module):
+    """MusicVAE's hierdec: a conductor LSTM emits one embedding per bar; a
+    bottom LSTM decodes each bar from its embedding (state reset every bar).
+    """
+
+    def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
+                 conductor_hidden: int, conductor_layers: int, conductor_dim: int, bars: int, steps_per_bar: int,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.bars, self.steps_per_bar = bars, steps_per_bar
+        self.cond_hidden, self.cond_layers = conductor_hidden, conductor_layers
+        self.cond_init = nn.Linear(z_dim + style_dim, 2 * conductor_layers * conductor_hidden)
+        self.conductor = nn.LSTM(z_dim + style_dim, conductor_hidden, num_layers=conductor_layers, batch_first=True)
+        self.to_bar = nn.Linear(conductor_hidden, conductor_dim)
+        self.core = LSTMDecoder(n_classes, embed_dim, conductor_dim + style_dim, hidden, layers, dropout)
+
+    def bar_embeddings(self, z, style_vec) -> torch.Tensor:
+        """(B, Z), (B, Ds) -> per-bar conditions (B, U, conductor_dim + Ds)."""
+        cz = torch.cat([z, style_vec], dim=-1)
+        state = _init_state(self.cond_init, cz, self.cond_layers, self.cond_hidden)
+        y, _ = self.conductor(cz[:, None, :].expand(-1, self.bars, -1).contiguous(), state)
+        bars = torch.tanh(self.to_bar(y))
+        return torch.cat([bars, style_vec[:, None, :].expand(-1, self.bars, -1)], dim=-1)
+
+    def forward(self, z, style_vec, targets):
+        """Teacher-forced logits for targets (B, T=U*S), one fused LSTM call over all bars."""
+        b = targets.shape[0]
+        conds = self.bar_embeddings(z, style_vec)                       # (B, U, D)
+        prev = torch.cat([torch.full_like(targets[:, :1], self.core.start_id), targets[:, :-1]], dim=1)
+        prev = prev.reshape(b * self.bars, self.steps_per_bar)          # bar k starts from bar k-1's last token
+        logits = self.core(prev, conds.reshape(b * self.bars, -1))      # (B*U, S, C)
+        return logits.reshape(b, self.bars * self.steps_per_bar, -1)
+
+    @torch.no_grad()
+    def sample(self, z, style_vec, temperature: float = 0.0, generator=None):
+        conds = self.bar_embeddings(z, style_vec)
+        tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
+        out = []
+        for u in range(self.bars):
+            cond = conds[:, u]
+            state = self.core.initial_state(cond)
+            for _ in range(self.steps_per_bar):
+                logits, state = self.core.step(tok, cond, state)
+                tok = _pick(logits, temperature, generator)
+                out.append(tok)
+        return torch.stack(out, dim=1)

@@ -1,0 +1,89 @@
+"""Named presets: one name selects model shape, data and training settings.
+
+Like magenta's ``music_vae/configs.py`` CONFIG_MAP, with a tiny ``debug``
+preset for tests.
+"""
+
+from __future__ import annotations
+
+from .config import ModelConfig, Preset, TrainConfig
+
+PRESETS: dict[str, Preset] = {}
+
+
+def register(preset: Preset) -> Preset:
+    PRESETS[preset.name] = preset
+    return preset
+
+
+register(Preset(
+    name="melody-2bar",
+    description="2-bar melodies, BiLSTM encoder, flat 2-layer LSTM decoder",
+    model=ModelConfig(bars=2, decoder="flat", embed_dim=64, enc_hidden=256, z_dim=128,
+                      dec_hidden=256, dec_layers=2),
+    train=TrainConfig(batch_size=128, lr=1e-3, lr_decay=0.9998, min_lr=1e-5, max_steps=24000,
+                      beta_max=0.2, beta_rate=0.9995, free_bits=48.0, sampling_rate=2000.0),
+    data={"bars": 2, "dataset": "data/melody-2bar"},
+))
+
+register(Preset(
+    name="melody-16bar",
+    description="16-bar melodies, BiLSTM encoder, hierarchical (conductor + bar) LSTM decoder",
+    model=ModelConfig(bars=16, decoder="hier", embed_dim=64, enc_hidden=256, z_dim=256,
+                      dec_hidden=256, dec_layers=2, conductor_hidden=256, conductor_layers=2,
+                      conductor_dim=128),
+    train=TrainConfig(batch_size=64, lr=1e-3, lr_decay=0.9998, min_lr=1e-5, max_steps=7000,
+                      beta_max=0.2, beta_rate=0.9995, free_bits=256.0, sampling_rate=800.0,
+                      eval_every=250, checkpoint_every=100, val_batches=4),
+    data={"bars": 16, "dataset": "data/melody-16bar"},
+))
+
+# The shape of Magenta's cat-mel_2bar_small, for the speed benchmark.
+register(Preset(
+    name="cat-mel-2bar-small",
+    description="Magenta cat-mel_2bar_small shape: BiLSTM 512, decoder 2x256, z 256",
+    model=ModelConfig(bars=2, decoder="flat", embed_dim=64, enc_hidden=512, z_dim=256,
+                      dec_hidden=256, dec_layers=2),
+    train=TrainConfig(batch_size=128),
+    data={"bars": 2},
+))
+
+register(Preset(
+    name="hierdec-mel-16bar",
+    description="16-bar hierarchical shape for the speed benchmark: BiLSTM 512, conductor and decoder 2x256, z 256",
+    model=ModelConfig(bars=16, decoder="hier", embed_dim=64, enc_hidden=512, z_dim=256,
+                      dec_hidden=256, dec_layers=2, conductor_hidden=256, conductor_layers=2),
+    train=TrainConfig(batch_size=64),
+    data={"bars": 16},
+))
+
+register(Preset(
+    name="debug",
+    description="tiny model for tests (seconds to train)",
+    model=ModelConfig(bars=2, decoder="flat", embed_dim=8, enc_hidden=16, z_dim=8,
+                      dec_hidden=16, dec_layers=1, style_dim=4),
+    train=TrainConfig(batch_size=16, lr=3e-3, max_steps=40, beta_rate=0.9, free_bits=0.0,
+                      sampling_rate=20.0, eval_every=20, checkpoint_every=10, val_batches=2,
+                      log_every=5, bf16=False),
+    data={"bars": 2},
+))
+
+register(Preset(
+    name="debug-hier",
+    description="tiny hierarchical model for tests",
+    model=ModelConfig(bars=4, decoder="hier", embed_dim=8, enc_hidden=16, z_dim=8,
+                      dec_hidden=16, dec_layers=1, conductor_hidden=16, conductor_layers=1,
+                      conductor_dim=8, style_dim=4),
+    train=TrainConfig(batch_size=8, lr=3e-3, max_steps=20, beta_rate=0.9, free_bits=0.0,
+                      sampling_rate=20.0, eval_every=10, checkpoint_every=5, val_batches=1,
+                      log_every=5, bf16=False),
+    data={"bars": 4},
+))
+
+
+def get_preset(name: str) -> Preset:
+    """Look up a preset by name; the error lists the valid names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}") from None

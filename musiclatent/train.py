@@ -1,0 +1,225 @@
+"""``musiclatent train``: one readable training loop built from small helpers.
+
+Order per step (nanoGPT style): eval -> checkpoint -> step -> log. Resume
+restores step, optimizer, schedules and RNG exactly. Under ``torchrun`` it runs
+DistributedDataParallel (gloo on CPU, NCCL on GPU); rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import (find_checkpoint, load_model_weights, load_tensors, model_config_from,
+                         optimizer_from_tensors, read_config, save_training_checkpoint)
+from .config import ModelConfig, TrainConfig
+from .data.dataset import PhraseSet, load_dataset, random_batch
+from .models.vae import MusicVAE, build_vae
+from .presets import get_preset
+
+
+# --------------------------------------------------------------------------- schedules
+
+def get_lr(step: int, tc: TrainConfig) -> float:
+    """Exponential decay to a floor."""
+    return max(tc.min_lr, tc.lr * tc.lr_decay ** step)
+
+
+def get_beta(step: int, tc: TrainConfig) -> float:
+    """KL weight annealed from 0 towards beta_max."""
+    return tc.beta_max * (1.0 - tc.beta_rate ** step)
+
+
+def get_teacher_prob(step: int, tc: TrainConfig) -> float:
+    """Inverse-sigmoid scheduled sampling: probability of feeding the ground truth."""
+    k = tc.sampling_rate
+    if k <= 0:
+        return 1.0
+    return k / (k + math.exp(min(step / k, 50.0)))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def autocast(enabled: bool):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else nullcontext()
+
+
+@torch.no_grad()
+def estimate_metrics(model: MusicVAE, data: PhraseSet, batches: int, batch_size: int, bf16: bool,
+                     sampled: bool = True) -> dict[str, float]:
+    """Validation: teacher-forced and sampled (argmax, own outputs, from mu) accuracy, NLL, KL."""
+    model.eval()
+    n = min(len(data), batches * batch_size)
+    if n == 0:
+        return {}
+    tok = torch.from_numpy(data.tokens[:n].astype(np.int64))
+    sty = torch.from_numpy(data.style[:n])
+    tf_acc, samp_acc, nll, kl = [], [], [], []
+    for i in range(0, n, batch_size):
+        x, s = tok[i:i + batch_size], sty[i:i + batch_size]
+        with autocast(bf16):
+            parts = model(x, s, sample_latent=False)
+            if sampled:
+                mu, _ = model.encode(x, s)
+                out = model.sample(mu, s, temperature=0.0)
+                samp_acc.append((out == x).float().mean().item() * len(x))
+        tf_acc.append(parts["accuracy"].item() * len(x))
+        nll.append(parts["nll_per_step"].item() * len(x))
+        kl.append(parts["kl_bits"].item() * len(x))
+    model.train()
+    out = {"val_acc_teacher_forced": sum(tf_acc) / n, "val_nll_per_step": sum(nll) / n, "val_kl_bits": sum(kl) / n}
+    if sampled:
+        out["val_acc_sampled"] = sum(samp_acc) / n
+    return out
+
+
+def rng_state(gen: torch.Generator) -> dict[str, torch.Tensor]:
+    return {"batch": gen.get_state(), "torch": torch.get_rng_state()}
+
+
+def set_rng_state(gen: torch.Generator, tensors: dict[str, torch.Tensor]) -> None:
+    gen.set_state(tensors["rng.batch"])
+    torch.set_rng_state(tensors["rng.torch"])
+
+
+def _dist_info() -> tuple[int, int]:
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def weights_checksum(model: torch.nn.Module) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- the loop
+
+def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool = False,
+          max_steps: int | None = None, threads: int | None = None, bf16: bool | None = None,
+          progress: bool = True, overrides: dict | None = None) -> dict:
+    """Train (or resume) a model; returns the last logged metrics."""
+    from tqdm import tqdm
+
+    rank, world = _dist_info()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    out_dir = Path(out_dir)
+    data = load_dataset(data_dir)
+    p = get_preset(preset)
+    tc = dataclasses.replace(p.train, **(overrides or {}))
+    if max_steps is not None:
+        tc = dataclasses.replace(tc, max_steps=max_steps)
+    if bf16 is not None:
+        tc = dataclasses.replace(tc, bf16=bf16)
+    if threads:
+        tc = dataclasses.replace(tc, threads=threads)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    ckpt = find_checkpoint(out_dir) if resume else None
+    if ckpt is not None:
+        saved = read_config(ckpt)
+        mc = model_config_from(saved)
+        tc = dataclasses.replace(TrainConfig.from_dict(saved["train"]), max_steps=tc.max_steps, threads=tc.threads)
+    else:
+        if data.steps != p.model.steps:
+            raise ValueError(f"dataset has {data.steps}-step phrases but preset {preset!r} expects "
+                             f"{p.model.steps} ({p.model.bars} bars); prepare with --bars {p.model.bars}")
+        mc = dataclasses.replace(p.model, styles=data.style_names)
+    config = {"model": mc.to_dict(), "train": tc.to_dict(), "preset": preset, "data": str(data_dir)}
+    torch.manual_seed(tc.seed)
+    model = build_vae(mc)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    gen = torch.Generator().manual_seed(tc.seed + 7919 * rank)
+    step, wall = 0, 0.0
+    if ckpt is not None:
+        load_model_weights(model, load_tensors(ckpt / "model.safetensors"))
+        state = json.loads((ckpt / "state.json").read_text())
+        tensors = load_tensors(ckpt / "optimizer.safetensors")
+        optimizer_from_tensors(opt, {k[4:]: v for k, v in tensors.items() if k.startswith("opt.")},
+                               state["param_groups"])
+        if world == 1 or state.get("world") == world:
+            set_rng_state(gen, tensors)
+        step, wall = int(state["step"]), float(state.get("wall_s", 0.0))
+    ddp = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp = DistributedDataParallel(model)
+    train_set, val_set = data.train(), data.validation()
+    tokens = torch.from_numpy(train_set.tokens)
+    styles = torch.from_numpy(train_set.style)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "metrics.jsonl"
+    last: dict = {}
+    t_last, seqs = time.time(), 0
+    bar = tqdm(total=tc.max_steps, initial=step, desc=f"train {preset}", disable=not progress or rank != 0)
+
+    def checkpoint():
+        if rank == 0:
+            save_training_checkpoint(out_dir, model, config, opt,
+                                     {"step": step, "wall_s": wall, "world": world, "metrics": last},
+                                     rng_state(gen))
+
+    while step < tc.max_steps:
+        # eval
+        if rank == 0 and step > 0 and step % tc.eval_every == 0:
+            last = {"step": step, **estimate_metrics(model, val_set, tc.val_batches, tc.batch_size, tc.bf16)}
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps({"kind": "eval", **last}) + "\n")
+        # checkpoint
+        if step > 0 and step % tc.checkpoint_every == 0:
+            checkpoint()
+        # step
+        t0 = time.time()
+        for group in opt.param_groups:
+            group["lr"] = get_lr(step, tc)
+        x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
+        with autocast(tc.bf16):
+            parts = ddp(x, s, beta=get_beta(step, tc), free_bits=tc.free_bits, p_teacher=get_teacher_prob(step, tc))
+        opt.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        opt.step()
+        step += 1
+        wall += time.time() - t0
+        seqs += len(x)
+        bar.update(1)
+        # log
+        if rank == 0 and (step % tc.log_every == 0 or step == tc.max_steps):
+            now = time.time()
+            row = {"kind": "train", "step": step, **{k: round(float(v.detach()), 5) for k, v in parts.items()},
+                   "lr": get_lr(step, tc), "p_teacher": round(get_teacher_prob(step, tc), 4),
+                   "seq_per_s": round(seqs / max(now - t_last, 1e-9), 1), "wall_s": round(wall, 1)}
+            t_last, seqs = now, 0
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            bar.set_postfix(loss=f"{row['loss']:.2f}", acc=f"{row['accuracy']:.3f}", kl=f"{row['kl_bits']:.1f}")
+            last = {**last, **row}
+    bar.close()
+    if rank == 0:
+        last = {**last, "step": step, **estimate_metrics(model, val_set, tc.val_batches, tc.batch_size, tc.bf16)}
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps({"kind": "eval", **last}) + "\n")
+    checkpoint()
+    if world > 1:
+        import torch.distributed as dist
+
+        (out_dir / f"rank{rank}.json").write_text(json.dumps({"checksum": weights_checksum(model), "step": step}))
+        dist.barrier()
+        dist.destroy_process_group()
+    return last
