@@ -1,3 +1,21 @@
-"""musiclatent: a latent space of musical phrases."""
+"""musiclatent: learn a latent space of melodies; generate, morph, restyle and export them.
+
+>>> from musiclatent import MusicLatent
+>>> m = MusicLatent.from_pretrained("melody-2bar")
+>>> tokens = m.sample(4, style="irish", temperature=0.5, seed=1)   # (4, 32) int64
+"""
+
+from .constants import HOLD, NOTE_ON_OFFSET, NUM_CLASSES, REST, STEPS_PER_QUARTER
+from .generate import MusicLatent, UnknownStyleError, slerp
+from .midi.io import MusicReadError, read_melody, read_melodies
+from .midi.melody import Melody
+from .midi.pianoroll import (notes_to_pianoroll, notes_to_tokens, pianoroll_to_notes, pianoroll_to_tokens,
+                             tokens_to_notes, tokens_to_pianoroll)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "MusicLatent", "UnknownStyleError", "slerp", "MusicReadError", "read_melody", "read_melodies", "Melody",
+    "notes_to_pianoroll", "notes_to_tokens", "pianoroll_to_notes", "pianoroll_to_tokens", "tokens_to_notes",
+    "tokens_to_pianoroll", "HOLD", "REST", "NOTE_ON_OFFSET", "NUM_CLASSES", "STEPS_PER_QUARTER",
+]

@@ -60,9 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musiclatent", description="Learn, explore and play a latent space of melodies.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_prepare(sub)
-    from . import cli_model
+    import importlib
 
-    cli_model.add_commands(sub)
+    for name in ("cli_model", "cli_eval", "cli_latent"):  # each registers its subcommands
+        try:
+            module = importlib.import_module(f"musiclatent.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"musiclatent.{name}":
+                raise
+            continue
+        module.add_commands(sub)
     return parser
 
 
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, MusicReadError, FileNotFoundError) as err:
+    except (UserError, MusicReadError, FileNotFoundError, ValueError) as err:
         print(f"musiclatent {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
