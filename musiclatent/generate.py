@@ -17,6 +17,7 @@ import torch
 from .attributes import ATTRIBUTES
 from .checkpoint import (CheckpointError, find_checkpoint, load_model_weights, load_tensors, model_config_from,
                          read_config)
+from . import latent as latent_tools
 from .constants import STYLE_ANY
 from .models.vae import MusicVAE, build_vae
 
@@ -257,3 +258,20 @@ class MusicLatent:
 
     def __repr__(self) -> str:
         return f"MusicLatent({json.dumps(self.describe())})"
+
+    # ------------------------------------------------------------------ latent space tools (musiclatent.latent)
+    def latent_index(self, path=None) -> "latent_tools.LatentIndex":
+        """The corpus index: ``path``, or this model's ``index/`` folder (cached)."""
+        return latent_tools.index_for(self, path)
+
+    def nearest(self, tokens, k: int = 10, metric: str = "cosine", index=None) -> list[list[dict]]:
+        """k nearest corpus phrases of each phrase (n, T): records with file, bar, style, distance."""
+        return latent_tools.nearest_phrases(self, tokens, k, metric, index)
+
+    def map_coords(self, tokens, index=None) -> np.ndarray:
+        """Phrases (n, T) placed on the corpus map: (n, 2) PCA coordinates."""
+        return latent_tools.place_on_map(self, tokens, index)
+
+    def typicality(self, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Negative ELBO per step (n,) of phrases (n, T) and its percentile (n,) among corpus training phrases."""
+        return latent_tools.typicality(self, tokens, style, index)

@@ -1,0 +1,311 @@
+"""The musiclatent web app.
+
+``build_demo(generator)`` returns the page as a ``gr.Blocks`` (no global
+model: everything it serves comes from ``generator``); ``main()`` loads the
+shipped models and serves it at http://127.0.0.1:7860. Run it with
+``musiclatent demo`` or ``python demo/app.py [--host H] [--port P] [--share]
+[--model NAME_OR_FOLDER ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python demo/app.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import gradio as gr
+
+from demo.handlers import BAR_CHOICES, MAX_SLOTS, Generator, Handlers
+from demo.workspace import ExampleSongs, OutputStore
+
+log = logging.getLogger("musiclatent.demo")
+
+TITLE = "musiclatent"
+INTRO = ("Generate, morph and restyle melodies in a learned latent space, listen to them, "
+         "and take the MIDI to your DAW.")
+DEFAULT_MODELS = ("melody-2bar", "melody-16bar")
+CONCURRENCY = 2          # model requests served at once (the app is CPU-bound)
+QUEUE_SIZE = 128         # requests waiting beyond that are refused with a message
+DELETE_CACHE = (900, 3600)  # every 15 min, delete Gradio's uploads older than 1 h
+DAW_HOWTO = """
+### Using the MIDI in your DAW
+1. Press the download icon under a result (or get everything as a .zip) to save a `.mid` file.
+2. Drag the file onto a MIDI/instrument track in your DAW (Ableton Live, Logic, FL Studio, Reaper,
+   GarageBand, Bitwig, ...). Each file is one track, starting at bar 1.
+3. The file carries tempo, time signature, a General MIDI instrument and a velocity. Some DAWs ask
+   whether to import the tempo (Logic); others keep the project tempo (Ableton): set it by hand if needed.
+4. Pick any instrument you like: the GM program is only a hint. Quantization is 16th notes.
+"""
+CSS = """
+#ml-header h1 {margin-bottom: 0}
+.ml-slot {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px}
+"""
+
+
+def instrument_choices() -> list[tuple[str, int]]:
+    """The 128 General MIDI programs as (name, number) dropdown choices."""
+    import pretty_midi
+
+    return [(f"{p}: {pretty_midi.program_to_instrument_name(p)}", p) for p in range(128)]
+
+
+def result_slots(prefix: str) -> list:
+    """``MAX_SLOTS`` result slots (column, piano roll, audio, MIDI), flattened, all hidden at first."""
+    flat = []
+    for row in range(0, MAX_SLOTS, 2):
+        with gr.Row(equal_height=False):
+            for k in range(row, min(row + 2, MAX_SLOTS)):
+                with gr.Column(visible=False, elem_classes="ml-slot", elem_id=f"{prefix}-slot-{k}") as col:
+                    img = gr.Image(label=f"Result {k + 1}", type="filepath", format="png", interactive=False,
+                                   elem_id=f"{prefix}-roll-{k}")
+                    audio = gr.Audio(label="Listen (WAV)", type="filepath", interactive=False,
+                                     elem_id=f"{prefix}-audio-{k}")
+                    midi = gr.File(label="MIDI", interactive=False, elem_id=f"{prefix}-midi-{k}")
+                flat += [col, img, audio, midi]
+    return flat
+
+
+def song_picker(h: Handlers, which: str, prefix: str) -> tuple:
+    """Upload or example pick, the melody-track choice and a line about the song."""
+    with gr.Group():
+        upload = gr.File(label=f"{which}: upload MIDI, ABC or MusicXML", type="filepath", elem_id=f"{prefix}-upload")
+        example = gr.Dropdown(h.examples.choices(), value="", label="…or pick an example tune",
+                              elem_id=f"{prefix}-example")
+        track = gr.Dropdown([("automatic", "auto")], value="auto", label="Melody track",
+                            info="Which track holds the melody; change it if the guess is wrong.",
+                            elem_id=f"{prefix}-track")
+    info = gr.Markdown(elem_id=f"{prefix}-info")
+    kw = dict(api_visibility="private", concurrency_id="songs", concurrency_limit=4)
+    upload.upload(lambda f: h.on_upload(f, which), upload, [example, info, track], **kw)
+    upload.clear(lambda: h.song_info(None, None, None, which), None, [info, track], **kw)
+    example.input(lambda e: h.on_example(e, which), example, [upload, info, track], **kw)
+    track.input(lambda f, e, t: h.on_track(f, e, t, which), [upload, example, track], info, **kw)
+    return upload, example, track, info
+
+
+def model_radio(generator: Generator) -> gr.Radio:
+    names = generator.names
+    return gr.Radio([(generator.label(n), n) for n in names], value=names[0], label="Model",
+                    visible=len(names) > 1)
+
+
+def build_generate_tab(h: Handlers, generator: Generator) -> None:
+    styles = generator.styles
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            style = gr.Dropdown(styles, value=styles[0], label="Style")
+            bars = gr.Radio(list(BAR_CHOICES), value=BAR_CHOICES[0], label="Length (bars)")
+            temperature = gr.Slider(0.0, 1.5, value=0.5, step=0.05, label="Temperature",
+                                    info="0 = most likely notes; higher = more surprising")
+            n = gr.Slider(1, MAX_SLOTS, value=4, step=1, label="Variations")
+            with gr.Accordion("Sound, seed and attributes", open=False):
+                tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (quarter notes per minute)")
+                program = gr.Dropdown(instrument_choices(), value=0, label="Instrument (General MIDI)")
+                with gr.Row():
+                    seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3)
+                    dice = gr.Button("🎲 random", scale=1, size="sm")
+                sliders = [gr.Slider(-2, 2, value=0, step=0.1, label=a.replace("_", " "))
+                           for a in generator.attribute_names]
+            go = gr.Button("Generate", variant="primary", elem_id="gen-btn")
+        with gr.Column(scale=3):
+            status = gr.Markdown(elem_id="gen-status")
+            archive = gr.DownloadButton("Download all MIDI (.zip)", visible=True, elem_id="gen-zip")
+            slots = result_slots("gen")
+    inputs = [style, bars, temperature, n, tempo, program, seed, *sliders]
+    gr.Examples([[styles[min(1, len(styles) - 1)], 2, 0.3, 4, 0], [styles[0], 16, 0.6, 2, 7],
+                 [styles[-1], 2, 1.0, 8, 42]], [style, bars, temperature, n, seed], label="Try these settings")
+    dice.click(h.random_seed, None, seed, queue=False, api_visibility="private")
+    go.click(h.generate, inputs, [*slots, archive, status], api_name="generate", concurrency_id="model")
+
+
+def build_interpolate_tab(h: Handlers, generator: Generator) -> None:
+    with gr.Row():
+        with gr.Column():
+            a = song_picker(h, "Song A", "interp-a")
+        with gr.Column():
+            b = song_picker(h, "Song B", "interp-b")
+    with gr.Row():
+        model = model_radio(generator)
+        steps = gr.Slider(3, 9, value=5, step=1, label="Steps (A and B included)")
+        temperature = gr.Slider(0.0, 1.5, value=0.0, step=0.05, label="Temperature")
+        seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+    go = gr.Button("Morph A into B", variant="primary", elem_id="interp-btn")
+    names = h.examples.names
+    if len(names) >= 2:
+        pairs = [[names[i], names[(i + 1) % len(names)]] for i in range(0, min(len(names), 6), 2)]
+        gr.Examples(pairs, [a[1], b[1]], fn=lambda x, y: (*h.on_example(x, "Song A"), *h.on_example(y, "Song B")),
+                    outputs=[a[0], a[3], a[2], b[0], b[3], b[2]], run_on_click=True, cache_examples=False,
+                    label="Example pairs", example_labels=[f"{h.examples.title(x)} → {h.examples.title(y)}"
+                                                           for x, y in pairs])
+    status = gr.Markdown(elem_id="interp-status")
+    roll = gr.Image(label="The morph: A, the steps (numbered), B", type="filepath", format="png",
+                    interactive=False, elem_id="interp-roll")
+    with gr.Row():
+        audio = gr.Audio(label="Listen to the morph", type="filepath", interactive=False, elem_id="interp-audio")
+        midi = gr.File(label="Morph MIDI", interactive=False, elem_id="interp-midi")
+        archive = gr.DownloadButton("Download morph + steps (.zip)", elem_id="interp-zip")
+    gallery = gr.Gallery(label="Each step as a whole song", columns=3, height="auto", elem_id="interp-steps")
+    step_files = gr.File(label="Step MIDI files", file_count="multiple", interactive=False)
+    go.click(h.interpolate, [model, a[0], a[1], a[2], b[0], b[1], b[2], steps, temperature, seed],
+             [roll, audio, midi, gallery, step_files, archive, status], api_name="interpolate",
+             concurrency_id="model")
+
+
+def build_restyle_tab(h: Handlers, generator: Generator) -> None:
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            upload, example, track, _ = song_picker(h, "Melody", "restyle")
+            model = model_radio(generator)
+            temperature = gr.Slider(0.0, 1.5, value=0.0, step=0.05, label="Temperature")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+            with gr.Tab("Restyle"):
+                targets = [s for s in generator.styles[1:]] or generator.styles
+                target = gr.Dropdown(targets, value=targets[0], label="Target style")
+                strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",
+                                     info="0 keeps the original; 1 moves fully to the style")
+                restyle_btn = gr.Button("Restyle", variant="primary", elem_id="restyle-btn")
+            with gr.Tab("Vary"):
+                n = gr.Slider(1, MAX_SLOTS, value=4, step=1, label="Variations")
+                similarity = gr.Slider(0.0, 1.0, value=0.8, step=0.05, label="Similarity",
+                                       info="1 = the same melody; 0 = unrelated")
+                vary_btn = gr.Button("Make variations", variant="primary", elem_id="vary-btn")
+        with gr.Column(scale=3):
+            status = gr.Markdown(elem_id="restyle-status")
+            with gr.Row():
+                before_roll = gr.Image(label="Before", type="filepath", format="png", interactive=False)
+                before_audio = gr.Audio(label="Before (WAV)", type="filepath", interactive=False)
+            archive = gr.DownloadButton("Download all MIDI (.zip)", elem_id="restyle-zip")
+            slots = result_slots("restyle")
+    outputs = [before_roll, before_audio, *slots, archive, status]
+    restyle_btn.click(h.restyle, [model, upload, example, track, target, strength, temperature, seed], outputs,
+                      api_name="restyle", concurrency_id="model")
+    vary_btn.click(h.vary, [model, upload, example, track, n, similarity, temperature, seed], outputs,
+                   api_name="vary", concurrency_id="model")
+
+
+def build_about_tab(generator: Generator) -> None:
+    rows = ["| model | phrase | styles | attributes | latent size | decoder |", "|---|---|---|---|---|---|"]
+    for name, ml in generator.models.items():
+        d = ml.describe()
+        rows.append(f"| {name} | {d['bars']} bars | {', '.join(d['styles'][1:]) or '-'} | "
+                    f"{', '.join(d['attributes']) or '-'} | {d['z_dim']} | {d['decoder']} |")
+    gr.Markdown("### Models\n" + "\n".join(rows))
+    for name, ml in generator.models.items():
+        with gr.Accordion(f"Model card: {name}", open=len(generator.models) == 1):
+            gr.Markdown(ml.card or "_This model has no model card._")
+    gr.Markdown(DAW_HOWTO)
+
+
+def build_explore(generator: Generator) -> None:
+    """The Explore tab comes from ``demo/explore.py`` when that module exists."""
+    try:
+        explore = importlib.import_module("demo.explore")
+    except ModuleNotFoundError as err:
+        if err.name != "demo.explore":
+            log.exception("the Explore tab could not be loaded")
+        gr.Markdown("_The latent-space explorer is not available in this version._")
+        return
+    except Exception:
+        log.exception("the Explore tab could not be loaded")
+        gr.Markdown("_The latent-space explorer could not be loaded; see the server log._")
+        return
+    explore.build_explore_tab(generator)
+
+
+def build_demo(generator: Generator, store: OutputStore | None = None,
+               examples: ExampleSongs | None = None) -> gr.Blocks:
+    """The whole page, queued, for a :class:`~demo.handlers.Generator`.
+
+    Parameters
+    ----------
+    generator : Generator
+        The models to serve.
+    store : OutputStore, optional
+        Where request outputs go (default: a fresh folder in Gradio's cache,
+        deleted at exit).
+    examples : ExampleSongs, optional
+        The example tunes (default: ``data/examples``).
+    """
+    if store is None:
+        store = OutputStore()
+        atexit.register(store.cleanup)
+    h = Handlers(generator, store, examples or ExampleSongs())
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown(f"# 🎼 {TITLE}\n{INTRO}", elem_id="ml-header")
+        with gr.Tabs():
+            with gr.Tab("Generate", id="generate"):
+                build_generate_tab(h, generator)
+            with gr.Tab("Interpolate", id="interpolate"):
+                build_interpolate_tab(h, generator)
+            with gr.Tab("Restyle & vary", id="restyle"):
+                build_restyle_tab(h, generator)
+            with gr.Tab("About", id="about"):
+                build_about_tab(generator)
+            with gr.Tab("Explore", id="explore"):
+                build_explore(generator)
+    demo.handlers = h  # for tests and benchmarks
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs):
+    """Serve the page. Only Gradio's own cache (uploads, our request folders) is served:
+    no ``allowed_paths``. Uploads over 5 MB are refused by the server."""
+    from musiclatent.constants import MAX_FILE_BYTES
+
+    return demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_FILE_BYTES,
+                       allowed_paths=[], show_error=False, footer_links=["api", "settings"],
+                       theme=gr.themes.Soft(), css=CSS, **kwargs)
+
+
+def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
+    """Load the models that exist; returns (generator or None, problems)."""
+    from musiclatent.generate import MusicLatent
+
+    models, problems = {}, []
+    for name in names:
+        try:
+            ml = MusicLatent.load(name)
+        except Exception as err:  # a missing or unreadable model is reported, not fatal
+            problems.append(f"{name}: {err}")
+            continue
+        models[ml.name or name] = ml
+    return (Generator(models) if models else None), problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``--host``, ``--port``, ``--share``, ``--model``; load the models; serve."""
+    p = argparse.ArgumentParser(prog="musiclatent demo", description="Run the musiclatent web app.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--share", action="store_true", help="create a public Gradio share link (explicit opt-in)")
+    p.add_argument("--model", action="append", default=None, metavar="NAME_OR_FOLDER",
+                   help=f"a pretrained name or a model/run folder (repeatable; default: {', '.join(DEFAULT_MODELS)})")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    generator, problems = load_generator(args.model or list(DEFAULT_MODELS))
+    for problem in problems:
+        print(f"warning: model not loaded: {problem}", file=sys.stderr)
+    if generator is None:
+        print("No model to serve yet. The shipped models (melody-2bar, melody-16bar) are not in "
+              "musiclatent/pretrained/ yet: train one (musiclatent train ...) and run\n"
+              "  musiclatent demo --model runs/<run folder>   or   python demo/app.py --model <model folder>",
+              file=sys.stderr)
+        return 1
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))  # small batches: one thread each is fastest
+    print(f"serving {', '.join(generator.names)} at http://{args.host}:{args.port}")
+    launch(build_demo(generator), args.host, args.port, args.share)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

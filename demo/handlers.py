@@ -1,0 +1,325 @@
+"""The web app's event handlers, callable without a browser.
+
+A :class:`Handlers` object holds what every request needs (the models, the
+output store, the example songs) and has one method per button. Each method
+takes the page's input values and returns the values of its outputs in the
+order ``demo.app`` wires them, so tests can call it directly. Song-level work
+is :mod:`musiclatent.studio`'s; this module only checks inputs, writes files
+into a fresh request folder and labels the results.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import gradio as gr
+
+from musiclatent import studio
+from musiclatent.attributes import ATTRIBUTES
+from musiclatent.constants import DEFAULT_PROGRAM, STEPS_PER_BAR, STYLE_ANY
+from musiclatent.export import write_pianoroll_png
+from musiclatent.generate import MusicLatent, UnknownStyleError
+from musiclatent.midi.io import MusicReadError
+
+from .workspace import (ExampleSongs, InputError, OutputStore, describe_song, load_song, plain, track_choices,
+                        trim_song, zip_files)
+
+log = logging.getLogger("musiclatent.demo")
+
+MAX_SLOTS = 8            # result slots on the page (variations 1-8)
+SLOT_WIDTH = 4           # outputs per slot: column visibility, piano roll, audio, MIDI
+BAR_CHOICES = (2, 16)
+MAX_SONG_STEPS = 16 * STEPS_PER_BAR   # songs are cut after 16 (4/4) bars
+MAX_SEED = 2**31 - 1
+
+
+class Generator:
+    """The models the app serves, by name, in display order.
+
+    Parameters
+    ----------
+    models : dict of str to MusicLatent, or list of MusicLatent
+        A list is keyed by each model's ``name``.
+    """
+
+    def __init__(self, models: dict[str, MusicLatent] | list[MusicLatent]):
+        if not isinstance(models, dict):
+            models = {m.name: m for m in models}
+        if not models:
+            raise ValueError("the app needs at least one model")
+        self.models = dict(models)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    def get(self, name: str | None) -> MusicLatent:
+        """A model by name; None or empty means the first."""
+        if not name:
+            return next(iter(self.models.values()))
+        if name not in self.models:
+            raise InputError(f"unknown model {plain(name)!r}; available: {', '.join(self.models)}")
+        return self.models[name]
+
+    def for_bars(self, bars: int) -> MusicLatent:
+        """The model for ``bars``-bar melodies: an exact match, else the longest
+        shorter model (phrases get chained), else the shortest one."""
+        models = sorted(self.models.values(), key=lambda m: m.bars)
+        exact = [m for m in models if m.bars == bars]
+        if exact:
+            return exact[0]
+        shorter = [m for m in models if m.bars < bars and bars % m.bars == 0]
+        return shorter[-1] if shorter else models[0]
+
+    def label(self, name: str) -> str:
+        return f"{name} ({self.models[name].bars}-bar phrases)"
+
+    @property
+    def styles(self) -> list[str]:
+        """Every model's styles, "any" first."""
+        out = [STYLE_ANY]
+        for m in self.models.values():
+            out += [s for s in m.styles if s not in out]
+        return out
+
+    @property
+    def attribute_names(self) -> list[str]:
+        """Attributes any model can steer, in the canonical order."""
+        have = {a for m in self.models.values() for a in m.attribute_names}
+        return [a for a in ATTRIBUTES if a in have]
+
+
+@dataclass
+class Item:
+    """One result on the page: a labelled piano roll, audio and MIDI file."""
+
+    title: str
+    png: Path
+    wav: Path
+    mid: Path
+
+
+def slot_outputs(items: list[Item]) -> list:
+    """Values for the ``MAX_SLOTS`` result slots: shown and filled, or hidden and empty."""
+    out = []
+    for k in range(MAX_SLOTS):
+        if k < len(items):
+            it = items[k]
+            out += [gr.update(visible=True), gr.update(value=str(it.png), label=it.title), str(it.wav), str(it.mid)]
+        else:
+            out += [gr.update(visible=False), gr.update(value=None), None, None]
+    return out
+
+
+def user_errors(fn):
+    """Turn every failure of a handler into a message in the page, never a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (InputError, MusicReadError, UnknownStyleError) as err:
+            raise gr.Error(str(err), title="Can't do that", print_exception=False) from None
+        except Exception:
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error("Something went wrong on our side; please try again "
+                           "(the details are in the server log).", print_exception=False) from None
+
+    return wrapper
+
+
+def number(value, lo: float, hi: float, name: str, integer: bool = False) -> float | int:
+    """A number from the page, checked against [lo, hi]; raises InputError otherwise."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number") from None
+    if not lo <= x <= hi:
+        raise InputError(f"{name} must lie in [{lo:g}, {hi:g}], got {x:g}")
+    return int(round(x)) if integer else x
+
+
+def write_items(result: studio.Result, folder: Path, stems: list[str], titles: list[str],
+                name: str = "musiclatent") -> list[Item]:
+    """Write MIDI, WAV and piano roll of some of a result's files; one Item each."""
+    part = replace(result, files={s: result.files[s] for s in stems})
+    studio.write_result(part, folder, wav=True, png=True, name=name)
+    return [Item(t, folder / f"{s}.png", folder / f"{s}.wav", folder / f"{s}.mid") for s, t in zip(stems, titles)]
+
+
+class Handlers:
+    """One method per event of the page.
+
+    Parameters
+    ----------
+    generator : Generator
+    store : OutputStore
+    examples : ExampleSongs
+    """
+
+    def __init__(self, generator: Generator, store: OutputStore, examples: ExampleSongs):
+        self.generator = generator
+        self.store = store
+        self.examples = examples
+
+    # ------------------------------------------------------------------ generate
+    @user_errors
+    def generate(self, style, bars, temperature, n, tempo, program, seed, *amounts):
+        """Sample ``n`` melodies. Returns slot values, the zip and a status line."""
+        t0 = time.perf_counter()
+        bars = int(number(bars, 1, 16, "length", integer=True))
+        if bars not in BAR_CHOICES:
+            raise InputError(f"length must be one of {', '.join(map(str, BAR_CHOICES))} bars")
+        n = number(n, 1, MAX_SLOTS, "number of variations", integer=True)
+        temperature = number(temperature, 0.0, 2.0, "temperature")
+        tempo = number(tempo, 20, 400, "tempo")
+        program = number(DEFAULT_PROGRAM if program is None else program, 0, 127, "instrument", integer=True)
+        seed = number(seed, 0, MAX_SEED, "seed", integer=True)
+        ml = self.generator.for_bars(bars)
+        style = style or STYLE_ANY
+        ml.style_id(style)
+        attrs = {a: number(v, -2, 2, a.replace("_", " ")) for a, v in zip(self.generator.attribute_names, amounts)}
+        attrs = {a: v for a, v in attrs.items() if v and a in ml.attribute_names}
+        result = studio.sample(ml, n=n, bars=bars, style=style, temperature=temperature, seed=seed,
+                               attributes=attrs, qpm=tempo, program=program)
+        folder = self.store.new("generate")
+        stems = list(result.files)
+        titles = [f"Variation {i + 1} · {style} · {bars} bars" for i in range(n)]
+        items = write_items(result, folder, stems, titles)
+        archive = zip_files([it.mid for it in items], folder / "musiclatent-melodies.zip")
+        status = (f"{n} × {bars}-bar {'melody' if n == 1 else 'melodies'} from **{ml.name}** · style {style} · "
+                  f"temperature {temperature:g} · seed {seed} · {time.perf_counter() - t0:.2f} s")
+        return (*slot_outputs(items), str(archive), status)
+
+    @staticmethod
+    def random_seed() -> int:
+        return random.randint(0, 999_999)
+
+    # ------------------------------------------------------------------ song pickers
+    def song_info(self, upload, example, track=None, which: str = "Song"):
+        """What the page shows about a picked song: a Markdown line and the track choices.
+
+        Bad input becomes a warning in the page (and in the Markdown), not an error.
+        """
+        if not upload and not example:
+            return "", gr.update(choices=track_choices(None), value="auto")
+        try:
+            melody, label = load_song(upload, example, track, self.examples, which)
+        except (InputError, MusicReadError) as err:
+            gr.Warning(str(err), title="Can't use this file")
+            return f"⚠️ {err}", gr.update(choices=track_choices(None), value="auto")
+        except Exception:
+            log.exception("reading %s failed", which)
+            msg = f"⚠️ {which}: this file could not be read"
+            gr.Warning(msg)
+            return msg, gr.update(choices=track_choices(None), value="auto")
+        value = "auto" if track in (None, "", "auto") else str(track)
+        return describe_song(melody, label, which), gr.update(choices=track_choices(melody), value=value)
+
+    def on_upload(self, upload, which: str = "Song"):
+        """A new upload replaces any example pick; the track goes back to automatic."""
+        info, track = self.song_info(upload, None, None, which)
+        return "", info, track
+
+    def on_example(self, example, which: str = "Song"):
+        """An example pick replaces any upload; the track goes back to automatic."""
+        info, track = self.song_info(None, example, None, which)
+        return None, info, track
+
+    def on_track(self, upload, example, track, which: str = "Song"):
+        """The user picked another melody track: describe the song again."""
+        return self.song_info(upload, example, track, which)[0]
+
+    def _song(self, upload, example, track, which: str):
+        melody, label = load_song(upload, example, track, self.examples, which)
+        melody, cut = trim_song(melody, MAX_SONG_STEPS)
+        notes = [f"{which} was cut to its first {MAX_SONG_STEPS // STEPS_PER_BAR} bars."] if cut else []
+        return melody, label, notes
+
+    # ------------------------------------------------------------------ interpolate
+    @user_errors
+    def interpolate(self, model, upload_a, example_a, track_a, upload_b, example_b, track_b,
+                    steps, temperature, seed):
+        """Morph song A into song B.
+
+        Returns the morph's piano roll, audio and MIDI, a gallery of the steps,
+        the step files, a zip and a status line.
+        """
+        t0 = time.perf_counter()
+        ml = self.generator.get(model)
+        steps = number(steps, 2, 12, "steps", integer=True)
+        temperature = number(temperature, 0.0, 2.0, "temperature")
+        seed = number(seed, 0, MAX_SEED, "seed", integer=True)
+        a, label_a, notes_a = self._song(upload_a, example_a, track_a, "Song A")
+        b, label_b, notes_b = self._song(upload_b, example_b, track_b, "Song B")
+        result = studio.interpolate_songs(ml, a, b, steps=steps, temperature=temperature, seed=seed)
+        folder = self.store.new("interpolate")
+        step_stems = [f"step_{k + 1:02d}" for k in range(steps)]
+        captions = ["step 1 = A"] + [f"step {k + 1}" for k in range(1, steps - 1)] + [f"step {steps} = B"]
+        morph, = write_items(result, folder, ["morph"], ["Morph A → B"])
+        labels = ["A"] + [str(k + 1) for k in range(steps)] + ["B"]
+        write_pianoroll_png(morph.png, [result.segments[s] for s in result.files["morph"]], labels=labels)
+        part = replace(result, files={s: result.files[s] for s in step_stems})
+        studio.write_result(part, folder, wav=False, png=True, name="musiclatent")
+        gallery = [(str(folder / f"{s}.png"), c) for s, c in zip(step_stems, captions)]
+        step_mids = [str(folder / f"{s}.mid") for s in step_stems]
+        archive = zip_files([morph.mid] + [Path(p) for p in step_mids], folder / "musiclatent-morph.zip")
+        lines = [describe_song(a, label_a, "Song A"), describe_song(b, label_b, "Song B"), *notes_a, *notes_b,
+                 f"{steps} steps with **{ml.name}** ({result.notes[0]}) · temperature {temperature:g} · "
+                 f"{time.perf_counter() - t0:.2f} s"]
+        return (str(morph.png), str(morph.wav), str(morph.mid), gallery, step_mids, str(archive),
+                "\n\n".join(lines))
+
+    # ------------------------------------------------------------------ restyle & vary
+    def _before(self, result: studio.Result, folder: Path, label: str) -> Item:
+        return write_items(result, folder, ["original"], [f"Before: {label}"])[0]
+
+    @user_errors
+    def restyle(self, model, upload, example, track, target_style, strength, temperature, seed):
+        """Play a melody in another style. Returns before (roll, audio), slots, zip, status."""
+        t0 = time.perf_counter()
+        ml = self.generator.get(model)
+        if not target_style or target_style == STYLE_ANY:
+            raise InputError(f"pick a target style: one of {', '.join(ml.styles[1:]) or '(this model has none)'}")
+        ml.style_id(target_style)
+        strength = number(strength, 0.0, 1.0, "strength")
+        temperature = number(temperature, 0.0, 2.0, "temperature")
+        seed = number(seed, 0, MAX_SEED, "seed", integer=True)
+        melody, label, notes = self._song(upload, example, track, "The song")
+        result = studio.restyle_song(ml, melody, target_style, strength=strength, temperature=temperature,
+                                     seed=seed)
+        folder = self.store.new("restyle")
+        before = self._before(result, folder, label)
+        after = write_items(result, folder, ["restyled"], [f"After: {target_style}, strength {strength:g}"])
+        archive = zip_files([before.mid, after[0].mid], folder / "musiclatent-restyle.zip")
+        status = "\n\n".join([describe_song(melody, label, "The song"), *notes, *result.notes,
+                              f"Restyled to **{target_style}** with {ml.name} · {time.perf_counter() - t0:.2f} s"])
+        return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)
+
+    @user_errors
+    def vary(self, model, upload, example, track, n, similarity, temperature, seed):
+        """Variations of a melody. Returns before (roll, audio), slots, zip, status."""
+        t0 = time.perf_counter()
+        ml = self.generator.get(model)
+        n = number(n, 1, MAX_SLOTS, "number of variations", integer=True)
+        similarity = number(similarity, 0.0, 1.0, "similarity")
+        temperature = number(temperature, 0.0, 2.0, "temperature")
+        seed = number(seed, 0, MAX_SEED, "seed", integer=True)
+        melody, label, notes = self._song(upload, example, track, "The song")
+        result = studio.vary_song(ml, melody, n=n, similarity=similarity, temperature=temperature, seed=seed)
+        folder = self.store.new("vary")
+        before = self._before(result, folder, label)
+        stems = [f"variation_{i + 1:02d}" for i in range(n)]
+        after = write_items(result, folder, stems, [f"Variation {i + 1} · similarity {similarity:g}"
+                                                    for i in range(n)])
+        archive = zip_files([before.mid] + [it.mid for it in after], folder / "musiclatent-variations.zip")
+        status = "\n\n".join([describe_song(melody, label, "The song"), *notes, *result.notes,
+                              f"{n} variations with {ml.name} · {time.perf_counter() - t0:.2f} s"])
+        return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)

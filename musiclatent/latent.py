@@ -1,0 +1,470 @@
+"""Latent space tools: a corpus index, a 2-D map, similarity search and typicality.
+
+An index is a folder that a model can carry as ``<model folder>/index``::
+
+    latents.npy   (n, Z) float16 (or float32) latent means, encoded under style "any"
+    tokens.npz    "tokens": (n, T) uint8 phrase tokens, compressed, so results can be played
+    index.csv     one row per phrase: file, bar, style, split, score_any, score_style, attributes
+    index.json    what built it: model, weights fingerprint, steps, z_dim, counts, subsample
+
+Everything loads with ``allow_pickle=False``. Phrases are encoded under the
+unconditioned style so that a query of unknown style (an upload) and the corpus
+live in the same space, and the style label cannot leak into neighbour search.
+``score_any`` is the negative ELBO per step under style "any"; ``score_style``
+under the phrase's own style (NaN when the model does not know it).
+
+Disk is touched only by ``read_corpus_*``, ``write_index`` and ``read_index``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .attributes import ATTRIBUTES, compute_attributes
+from .anomaly import auroc  # noqa: F401  (re-exported: the AUROC helper)
+from .constants import NOTE_ON_OFFSET, STYLE_ANY
+from .latent_map import Projection, fit_pca
+
+INDEX_DIRNAME = "index"
+LATENTS_FILE, TOKENS_FILE, TABLE_FILE, META_FILE = "latents.npy", "tokens.npz", "index.csv", "index.json"
+INDEX_VERSION = 1
+METRICS = ("cosine", "euclidean")
+DEFAULT_MAX_MB = 5.0
+CSV_BYTES_PER_ROW = 80  # estimate used to fit an index into a size budget
+SCORE_BATCH = 256
+
+
+# --------------------------------------------------------------------------- corpora
+
+@dataclass
+class Corpus:
+    """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ; bar (n,) int32."""
+
+    tokens: np.ndarray
+    style: np.ndarray
+    file: np.ndarray
+    bar: np.ndarray
+    split: np.ndarray
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def subset(self, idx: np.ndarray) -> "Corpus":
+        return Corpus(self.tokens[idx], self.style[idx], self.file[idx], self.bar[idx], self.split[idx], self.skipped)
+
+
+def is_dataset_folder(path: str | os.PathLike) -> bool:
+    """True for a folder written by ``musiclatent prepare``."""
+    return (Path(path) / "manifest.json").exists() and (Path(path) / "phrases.npz").exists()
+
+
+def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
+    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece."""
+    from .data.dataset import load_dataset
+
+    ds = load_dataset(folder)
+    sources = np.asarray([p["source"] for p in ds.manifest["pieces"]], dtype=object)
+    names = np.asarray(ds.style_names, dtype=object)
+    return Corpus(ds.tokens.astype(np.uint8), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
+                  np.where(ds.split == 1, "validation", "train").astype(object))
+
+
+def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,
+                      keep_empty: bool = False) -> Corpus:
+    """Music files/folders tiled into consecutive phrases of ``steps`` steps.
+
+    A folder's first sub-folder name is the style. Phrases without a note are
+    dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``.
+    """
+    from .midi.io import MusicReadError, find_music_files, read_melodies
+    from .songs import song_phrases
+
+    toks, styles, files, starts, skipped = [], [], [], [], []
+    for path, style in find_music_files(paths):
+        try:
+            pieces = read_melodies(path, track=track)
+        except MusicReadError as err:
+            skipped.append(f"{path}: {err}")
+            continue
+        for pid, mel in pieces:
+            if isinstance(mel, Exception):
+                skipped.append(f"{pid}: {mel}")
+                continue
+            phrases = song_phrases(mel, steps).phrases
+            keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= NOTE_ON_OFFSET).any(1)
+            if not keep.any():
+                skipped.append(f"{pid}: no notes")
+            for i in np.flatnonzero(keep):
+                toks.append(phrases[i])
+                styles.append(style)
+                files.append(pid)
+                starts.append(int(i) * bars)
+    n = len(toks)
+    return Corpus(np.asarray(toks, np.uint8).reshape(n, steps), np.asarray(styles, object),
+                  np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped)
+
+
+# --------------------------------------------------------------------------- the index
+
+@dataclass
+class LatentIndex:
+    """Latent means of corpus phrases with what they are.
+
+    latents : (n, Z) float32 ; tokens : (n, T) uint8 ; file, style, split : (n,) str ;
+    bar : (n,) int32 ; score_any, score_style : (n,) float32 ; attributes : name -> (n,) ;
+    meta : dict (see the module docstring).
+    """
+
+    latents: np.ndarray
+    tokens: np.ndarray
+    file: np.ndarray
+    bar: np.ndarray
+    style: np.ndarray
+    split: np.ndarray
+    score_any: np.ndarray
+    score_style: np.ndarray
+    attributes: dict[str, np.ndarray]
+    meta: dict
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    @property
+    def styles(self) -> list[str]:
+        """Styles present, in the order of first appearance."""
+        return list(dict.fromkeys(self.style.tolist()))
+
+    @cached_property
+    def projection(self) -> Projection:
+        """The map: PCA of all indexed latents."""
+        return fit_pca(self.latents)
+
+    @cached_property
+    def coords(self) -> np.ndarray:
+        """Map coordinates of every indexed phrase, (n, 2) float64."""
+        return self.projection.transform(self.latents)
+
+    def reference_scores(self, style=None) -> np.ndarray:
+        """Scores of the training phrases that a query scored under ``style`` is compared with."""
+        train = self.split != "validation"
+        if style in (None, "", 0, STYLE_ANY):
+            return self.score_any[train & np.isfinite(self.score_any)]
+        ref = self.score_style[train & (self.style == style) & np.isfinite(self.score_style)]
+        if len(ref) == 0:
+            raise ValueError(f"the index holds no scored training phrase of style {style!r}; "
+                             f"styles: {', '.join(self.styles)}")
+        return ref
+
+    def row(self, i: int) -> dict:
+        """One phrase's record (file, bar, style, split, scores, attributes)."""
+        out = {"row": int(i), "file": str(self.file[i]), "bar": int(self.bar[i]), "style": str(self.style[i]),
+               "split": str(self.split[i]), "score_any": float(self.score_any[i]),
+               "score_style": float(self.score_style[i])}
+        out.update({k: float(v[i]) for k, v in self.attributes.items()})
+        return out
+
+
+def model_fingerprint(ml) -> str:
+    """First 16 hex digits of the SHA-256 of the model's weights file ("" when unknown)."""
+    folder = getattr(ml, "folder", None)
+    weights = Path(folder) / "model.safetensors" if folder else None
+    if weights is None or not weights.exists():
+        return ""
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+
+
+def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH) -> np.ndarray:
+    """Negative ELBO per step in batches: (n, T), style or (n,) styles -> (n,) float32."""
+    tokens = np.asarray(tokens, np.int64)
+    per_row = isinstance(styles, (list, tuple, np.ndarray))
+    out = [ml.score(tokens[i:i + batch], list(styles[i:i + batch]) if per_row else styles)
+           for i in range(0, len(tokens), batch)]
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def max_phrases_for(ml, max_mb: float) -> int:
+    """How many phrases fit an index of ``max_mb`` megabytes (fp16 latents, estimate)."""
+    per_row = 2 * ml.z_dim + CSV_BYTES_PER_ROW + ml.steps // 4
+    return max(1, int(max_mb * 1e6 // per_row))
+
+
+def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 0, dtype: str = "float16",
+                batch: int = SCORE_BATCH, progress: bool = False, source: str = "") -> LatentIndex:
+    """Encode, score and describe corpus phrases.
+
+    Parameters
+    ----------
+    ml : MusicLatent
+    corpus : Corpus with tokens (n, T), T == ml.steps
+    max_phrases : keep a uniform random sample of this many phrases (seeded, in corpus order)
+    dtype : "float16" or "float32", how latents are stored; the returned index holds
+        exactly what a reload gives.
+    """
+    from tqdm import tqdm
+
+    if len(corpus) == 0:
+        raise ValueError("nothing to index: no phrase with notes")
+    if corpus.tokens.shape[1] != ml.steps:
+        raise ValueError(f"phrases have {corpus.tokens.shape[1]} steps but the model expects {ml.steps} "
+                         f"({ml.bars} bars); use a model or dataset of the same length")
+    n_total = len(corpus)
+    if max_phrases and n_total > max_phrases:
+        idx = np.sort(np.random.default_rng(seed).permutation(n_total)[:max_phrases])
+        corpus = corpus.subset(idx)
+    known = np.array([s in ml.styles and s != STYLE_ANY for s in corpus.style])
+    zs, s_any, s_style = [], [], []
+    for i in tqdm(range(0, len(corpus), batch), desc="index", unit="batch", disable=not progress):
+        t = corpus.tokens[i:i + batch].astype(np.int64)
+        zs.append(ml.encode(t, STYLE_ANY))
+        s_any.append(ml.score(t, STYLE_ANY))
+        own = [s if k else STYLE_ANY for s, k in zip(corpus.style[i:i + batch], known[i:i + batch])]
+        s_style.append(np.where(known[i:i + batch], ml.score(t, own), np.nan))
+    latents = np.concatenate(zs).astype(dtype).astype(np.float32)
+    attrs = {k: np.round(v.astype(np.float32), 4) for k, v in compute_attributes(corpus.tokens).items()}
+    meta = {
+        "version": INDEX_VERSION, "model": getattr(ml, "name", ""), "model_path": str(getattr(ml, "folder", "")),
+        "model_fingerprint": model_fingerprint(ml), "steps": int(ml.steps), "bars": int(ml.bars),
+        "z_dim": int(ml.z_dim), "dtype": dtype, "encode_style": STYLE_ANY, "phrases": len(corpus),
+        "phrases_available": n_total, "subsample": {"max_phrases": max_phrases, "seed": seed,
+                                                     "rule": "uniform random sample, kept in corpus order"},
+        "source": source, "styles": {s: int((corpus.style == s).sum()) for s in dict.fromkeys(corpus.style)},
+        "skipped": corpus.skipped[:200],
+    }
+    return LatentIndex(latents, corpus.tokens.astype(np.uint8), corpus.file, corpus.bar, corpus.style,
+                       corpus.split, np.concatenate(s_any).astype(np.float32),
+                       np.concatenate(s_style).astype(np.float32), attrs, meta)
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        write(fh)
+    os.replace(tmp, path)
+
+
+def write_index(index: LatentIndex, folder: str | os.PathLike) -> Path:
+    """Write an index folder (each file atomically; index.json last, so a reader never sees half)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dtype = index.meta.get("dtype", "float16")
+    _atomic(folder / LATENTS_FILE, lambda fh: np.save(fh, index.latents.astype(dtype), allow_pickle=False))
+    _atomic(folder / TOKENS_FILE, lambda fh: np.savez_compressed(fh, tokens=index.tokens.astype(np.uint8)))
+    cols = ["row", "file", "bar", "style", "split", "score_any", "score_style"] + list(index.attributes)
+
+    def write_csv(fh):
+        import io
+
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        w = csv.writer(text)
+        w.writerow(cols)
+        for i in range(len(index)):
+            w.writerow([i, index.file[i], int(index.bar[i]), index.style[i], index.split[i],
+                        _fmt(index.score_any[i]), _fmt(index.score_style[i])]
+                       + [_fmt(index.attributes[k][i]) for k in index.attributes])
+        text.flush()
+        text.detach()
+
+    _atomic(folder / TABLE_FILE, write_csv)
+    meta = {**index.meta, "columns": cols, "files": [LATENTS_FILE, TOKENS_FILE, TABLE_FILE]}
+    _atomic(folder / META_FILE, lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
+    return folder
+
+
+def _fmt(x: float) -> str:
+    return "" if not np.isfinite(x) else f"{float(x):.5g}"
+
+
+def read_index(folder: str | os.PathLike) -> LatentIndex:
+    """Load an index folder written by :func:`write_index` (no pickle)."""
+    folder = Path(folder)
+    if not (folder / META_FILE).exists():
+        raise FileNotFoundError(f"{folder} is not a latent index (no {META_FILE}); "
+                                f"build one with `musiclatent index DATASET_OR_FOLDER --out {folder}`")
+    meta = json.loads((folder / META_FILE).read_text())
+    if meta.get("version") != INDEX_VERSION:
+        raise ValueError(f"{folder}: index version {meta.get('version')} is not {INDEX_VERSION}; rebuild it")
+    latents = np.load(folder / LATENTS_FILE, allow_pickle=False).astype(np.float32)
+    with np.load(folder / TOKENS_FILE, allow_pickle=False) as z:
+        tokens = z["tokens"]
+    with open(folder / TABLE_FILE, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not (len(rows) == len(latents) == len(tokens)):
+        raise ValueError(f"{folder}: {len(latents)} latents, {len(tokens)} phrases and {len(rows)} rows disagree")
+
+    def col(name, dtype=object):
+        if dtype is object:
+            return np.asarray([r[name] for r in rows], dtype=object)
+        return np.asarray([float(r[name]) if r[name] != "" else np.nan for r in rows], dtype=dtype)
+
+    attrs = {k: col(k, np.float32) for k in ATTRIBUTES if rows and k in rows[0]}
+    return LatentIndex(latents, tokens, col("file"), col("bar", np.float64).astype(np.int32), col("style"),
+                       col("split"), col("score_any", np.float32), col("score_style", np.float32), attrs, meta)
+
+
+def index_for(ml, index=None) -> LatentIndex:
+    """The index to use with a model: a LatentIndex, a folder, or (None) ``<model folder>/index``.
+
+    Loaded indexes are cached on the model object, keyed by folder and modification time.
+    """
+    if isinstance(index, LatentIndex):
+        return index
+    if index is None:
+        if getattr(ml, "folder", None) is None or not (Path(ml.folder) / INDEX_DIRNAME / META_FILE).exists():
+            raise FileNotFoundError(f"{getattr(ml, 'name', 'this model')} has no latent index; build one with "
+                                    "`musiclatent index DATASET_OR_FOLDER --model MODEL --out MODEL/index`")
+        index = Path(ml.folder) / INDEX_DIRNAME
+    folder = Path(index)
+    key = (str(folder.resolve()), (folder / META_FILE).stat().st_mtime_ns if (folder / META_FILE).exists() else 0)
+    cache = ml.__dict__.setdefault("_latent_index_cache", {})
+    if key not in cache:
+        loaded = read_index(folder)
+        check_compatible(ml, loaded)
+        cache.clear()
+        cache[key] = loaded
+    return cache[key]
+
+
+def check_compatible(ml, index: LatentIndex) -> None:
+    """Raise ValueError when an index's phrases or latents cannot belong to this model."""
+    if index.meta.get("steps") != ml.steps or index.meta.get("z_dim") != ml.z_dim:
+        raise ValueError(f"the index holds {index.meta.get('steps')}-step phrases with {index.meta.get('z_dim')}-dim "
+                         f"latents; the model has {ml.steps} steps and {ml.z_dim} dims (wrong model or index)")
+
+
+def same_model(ml, index: LatentIndex) -> bool:
+    """False when the index records another weights fingerprint than the model's."""
+    want, have = index.meta.get("model_fingerprint", ""), model_fingerprint(ml)
+    return not want or not have or want == have
+
+
+# --------------------------------------------------------------------------- search
+
+def pairwise_distances(queries: np.ndarray, base: np.ndarray, metric: str = "cosine") -> np.ndarray:
+    """(m, Z), (n, Z) -> (m, n) float64: 1 - cosine similarity, or Euclidean distance."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    q, b = np.asarray(queries, np.float64), np.asarray(base, np.float64)
+    if metric == "cosine":
+        qn = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+        bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+        return np.clip(1.0 - qn @ bn.T, 0.0, 2.0)
+    d2 = (q ** 2).sum(1)[:, None] + (b ** 2).sum(1)[None, :] - 2.0 * q @ b.T
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def search(base: np.ndarray, queries: np.ndarray, k: int = 10, metric: str = "cosine",
+           exclude_group: np.ndarray | None = None, groups: np.ndarray | None = None,
+           chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest rows of ``base`` (n, Z) for each query (m, Z).
+
+    Rows whose ``groups`` value equals the query's ``exclude_group`` value are
+    never returned (e.g. the query's own file). Ties go to the lower row.
+
+    Returns (rows (m, k) int64, distances (m, k) float64); -1 / inf pad when
+    fewer than k rows are eligible.
+    """
+    queries = np.asarray(queries).reshape(-1, np.asarray(base).shape[1])
+    m, n = len(queries), len(base)
+    k = int(k)
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    rows = np.full((m, k), -1, np.int64)
+    dists = np.full((m, k), np.inf)
+    kk = min(k, n)
+    for a in range(0, m, chunk):
+        d = pairwise_distances(queries[a:a + chunk], base, metric)
+        if exclude_group is not None:
+            d[np.asarray(exclude_group[a:a + chunk])[:, None] == np.asarray(groups)[None, :]] = np.inf
+        part = np.argpartition(d, kk - 1, axis=1)[:, :kk] if kk < n else np.tile(np.arange(n), (len(d), 1))
+        for j, cand in enumerate(part):
+            cand = cand[np.lexsort((cand, d[j, cand]))]
+            ok = np.isfinite(d[j, cand])
+            rows[a + j, :ok.sum()] = cand[ok]
+            dists[a + j, :ok.sum()] = d[j, cand[ok]]
+    return rows, dists
+
+
+def neighbour_style_agreement(index: LatentIndex, k: int = 10, metric: str = "cosine", max_queries: int = 2000,
+                              seed: int = 0) -> dict:
+    """How often a phrase's k nearest neighbours (other files only) share its style, vs chance.
+
+    Chance is, per query, the share of eligible rows (not of its file) with its
+    style, averaged over queries. Returns agreement, chance, lift, per_style.
+    """
+    n = len(index)
+    if n < 2:
+        raise ValueError("need at least 2 phrases")
+    q = np.sort(np.random.default_rng(seed).permutation(n)[:max_queries])
+    _, file_code = np.unique(index.file.astype(str), return_inverse=True)
+    rows, _ = search(index.latents, index.latents[q], k, metric, file_code[q], file_code)
+    valid = rows >= 0
+    same = (index.style[np.where(valid, rows, 0)] == index.style[q][:, None]) & valid
+    style_count = {s: int((index.style == s).sum()) for s in index.styles}
+    file_count = np.bincount(file_code)
+    own = file_count[file_code[q]]
+    chance = np.array([(style_count[s] - o) / max(n - o, 1) for s, o in zip(index.style[q], own)])
+    has = valid.any(1)
+    agree_q = same.sum(1) / np.maximum(valid.sum(1), 1)
+    per_style = {}
+    for s in index.styles:
+        sel = has & (index.style[q] == s)
+        if sel.any():
+            per_style[s] = {"queries": int(sel.sum()), "agreement": float(agree_q[sel].mean()),
+                            "chance": float(chance[sel].mean())}
+    agreement, base = float(agree_q[has].mean()), float(chance[has].mean())
+    return {"k": k, "metric": metric, "queries": int(has.sum()), "agreement": agreement, "chance": base,
+            "lift": agreement / base if base > 0 else float("inf"), "per_style": per_style}
+
+
+# --------------------------------------------------------------------------- model-facing helpers
+
+def encode_for_index(ml, tokens) -> np.ndarray:
+    """Latent means of query phrases exactly as the corpus was encoded (style "any"); (n, T) -> (n, Z)."""
+    return ml.encode(np.asarray(tokens, np.int64).reshape(-1, ml.steps), STYLE_ANY)
+
+
+def place_on_map(ml, tokens, index=None) -> np.ndarray:
+    """Phrases (n, T) placed on the corpus map: (n, 2) coordinates."""
+    return index_for(ml, index).projection.transform(encode_for_index(ml, tokens))
+
+
+def nearest_phrases(ml, tokens, k: int = 10, metric: str = "cosine", index=None) -> list[list[dict]]:
+    """For each phrase (n, T): its k nearest corpus phrases as records with ``rank`` and ``distance``."""
+    idx = index_for(ml, index)
+    rows, dists = search(idx.latents, encode_for_index(ml, tokens), k, metric)
+    return [[{"rank": r + 1, **idx.row(int(i)), "distance": float(d)} for r, (i, d) in enumerate(zip(rr, dd)) if i >= 0]
+            for rr, dd in zip(rows, dists)]
+
+
+def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
+    """Share (0-100) of reference scores strictly below each score; (n,) -> (n,) float64."""
+    ref = np.sort(np.asarray(reference, np.float64))
+    if len(ref) == 0:
+        raise ValueError("no reference scores")
+    return 100.0 * np.searchsorted(ref, np.asarray(scores, np.float64), side="left") / len(ref)
+
+
+def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
+    """Negative ELBO per step of phrases (n, T) under ``style`` and its percentile (n,) among
+    the training phrases of the index scored the same way (style "any", or that style's own)."""
+    idx = index_for(ml, index)
+    name = None if style in (None, "", STYLE_ANY) else ml.styles[ml.style_id(style)]
+    scores = batched_scores(ml, np.asarray(tokens).reshape(-1, ml.steps), name or STYLE_ANY)
+    return scores, percentile_of(scores, idx.reference_scores(name))
+
+
+def reading(percentile: float) -> str:
+    """One line for people: "more unusual than 97% of the corpus"."""
+    p = float(percentile)
+    if p >= 50:
+        return f"more unusual than {int(p)}% of the corpus"
+    return f"more typical than {int(100.0 - p)}% of the corpus"

@@ -1,0 +1,71 @@
+"""Training: logs, schedules, exact resume, and 2-process DDP on CPU (gloo)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from musiclatent.checkpoint import find_checkpoint, load_tensors
+from musiclatent.presets import get_preset
+from musiclatent.train import get_beta, get_lr, get_teacher_prob, train
+
+
+def test_schedules():
+    tc = get_preset("melody-2bar").train
+    assert get_beta(0, tc) == 0 and get_beta(10**6, tc) == pytest.approx(tc.beta_max)
+    assert get_lr(0, tc) == tc.lr and get_lr(10**7, tc) == tc.min_lr
+    assert get_teacher_prob(0, tc) > 0.99 and get_teacher_prob(10**6, tc) < 0.01
+    assert get_teacher_prob(1000, tc) > get_teacher_prob(20000, tc)
+
+
+def test_metrics_logged(debug_run):
+    rows = [json.loads(l) for l in (debug_run / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    evals = [r for r in rows if r["kind"] == "eval"]
+    assert {"recon", "kl_bits", "beta", "seq_per_s", "accuracy"} <= set(train_rows[-1])
+    assert {"val_acc_teacher_forced", "val_acc_sampled"} <= set(evals[-1])
+    assert train_rows[-1]["loss"] < train_rows[0]["loss"]
+
+
+def test_resume_is_exact(tiny_dataset, tmp_path):
+    train(tiny_dataset, "debug", tmp_path / "straight", max_steps=20, progress=False)
+    train(tiny_dataset, "debug", tmp_path / "split", max_steps=10, progress=False)
+    state = json.loads((find_checkpoint(tmp_path / "split") / "state.json").read_text())
+    assert state["step"] == 10
+    train(tiny_dataset, "debug", tmp_path / "split", max_steps=20, resume=True, progress=False)
+    a = load_tensors(tmp_path / "straight" / "checkpoint" / "model.safetensors")
+    b = load_tensors(tmp_path / "split" / "checkpoint" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_falls_back_to_old_checkpoint(tiny_dataset, tmp_path):
+    """A kill between the two renames leaves only checkpoint.old: resume uses it."""
+    train(tiny_dataset, "debug", tmp_path / "r", max_steps=10, progress=False)
+    os.replace(tmp_path / "r" / "checkpoint", tmp_path / "r" / "checkpoint.old")
+    assert find_checkpoint(tmp_path / "r").name == "checkpoint.old"
+    last = train(tiny_dataset, "debug", tmp_path / "r", max_steps=12, resume=True, progress=False)
+    assert last["step"] == 12
+
+
+def test_ddp_two_processes_on_cpu(tiny_dataset, tmp_path):
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
+    if torchrun is None:
+        pytest.skip("torchrun not installed")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "musiclatent.cli", "train",
+           "--data", str(tiny_dataset), "--preset", "debug", "--out", str(out), "--steps", "40", "--quiet",
+           "--threads", "1"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r0 = json.loads((out / "rank0.json").read_text())
+    r1 = json.loads((out / "rank1.json").read_text())
+    assert r0["checksum"] == r1["checksum"] and r0["step"] == 40
+    rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+    assert rows[-1]["loss"] < rows[0]["loss"]
