@@ -154,17 +154,17 @@ def cmd_nearest(args) -> int:
         row = int(m.group(1))
         if row >= len(index):
             raise _user_error(f"row {row} is out of range: the index has {len(index)} phrases")
-        queries = [(f"{index.file[row]} bar {index.bar[row]} ({index.style[row]})", index.latents[row:row + 1], row)]
+        queries = [(f"{index.file[row]} bar {index.bar[row] + 1} ({index.style[row]})", index.latents[row:row + 1], row)]
     else:
         corpus = _read_songs([args.query], ml, track=args.track)
         if len(corpus) == 0:
             raise _user_error(f"{args.query}: no phrase with notes")
-        sel = np.arange(len(corpus)) if args.bar is None else np.flatnonzero(corpus.bar == args.bar)
+        sel = np.arange(len(corpus)) if args.bar is None else np.flatnonzero(corpus.bar + 1 == args.bar)
         if len(sel) == 0:
             raise _user_error(f"no phrase starts at bar {args.bar}; phrases start at bars "
-                              + ", ".join(map(str, corpus.bar.tolist()[:20])))
+                              + ", ".join(map(str, (corpus.bar + 1).tolist()[:20])))
         z = latent.encode_for_index(ml, corpus.tokens[sel])
-        queries = [(f"{corpus.file[i]} bar {corpus.bar[i]}", z[j:j + 1], None) for j, i in enumerate(sel)]
+        queries = [(f"{corpus.file[i]} bar {corpus.bar[i] + 1}", z[j:j + 1], None) for j, i in enumerate(sel)]
     _, file_code = np.unique(index.file.astype(str), return_inverse=True)
     for label, z, row in queries:
         excl = (np.array([file_code[row]]), file_code) if row is not None and not args.same_file else (None, None)
@@ -173,7 +173,7 @@ def cmd_nearest(args) -> int:
         print(f"  {'rank':>4} {'distance':>9} {'row':>6}  {'style':10s} {'bar':>4}  file")
         for r, (i, d) in enumerate(zip(rows[0], dists[0])):
             if i >= 0:
-                print(f"  {r + 1:4d} {d:9.4f} {i:6d}  {index.style[i]:10s} {index.bar[i]:4d}  {index.file[i]}")
+                print(f"  {r + 1:4d} {d:9.4f} {i:6d}  {index.style[i]:10s} {index.bar[i] + 1:4d}  {index.file[i]}")
     return 0
 
 
@@ -207,7 +207,7 @@ def cmd_score(args) -> int:
     print(f"negative ELBO per step (nats, {cond}); percentile among {len(ref)} training phrases of the index; "
           f"flagged at >= {flag:g}")
     if args.phrases:
-        items = [(float(s), f"{f} bar {b}") for s, f, b in zip(scores, corpus.file, corpus.bar)]
+        items = [(float(s), f"{f} bar {b + 1}") for s, f, b in zip(scores, corpus.file, corpus.bar)]
     else:
         files = list(dict.fromkeys(corpus.file.tolist()))
         items = [(float(scores[corpus.file == f].mean()), f) for f in files]
@@ -269,7 +269,7 @@ def add_commands(sub) -> None:
     p.add_argument("query", help="a music file, or row:N for the index's phrase N")
     p.add_argument("-k", type=int, default=10, help="neighbours per phrase (default 10)")
     p.add_argument("--metric", choices=latent.METRICS, default="cosine", help="distance on latent means")
-    p.add_argument("--bar", type=int, default=None, help="only the phrase of FILE starting at this bar")
+    p.add_argument("--bar", type=int, default=None, help="only the phrase of FILE starting at this bar (1 = first)")
     p.add_argument("--same-file", action="store_true", help="for row:N, also list phrases of its own file")
     _index_args(p)
     p.set_defaults(func=cmd_nearest)

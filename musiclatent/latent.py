@@ -46,7 +46,8 @@ SCORE_BATCH = 256
 
 @dataclass
 class Corpus:
-    """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ; bar (n,) int32."""
+    """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ;
+    bar (n,) int32, the phrase's first bar counted from 0 (people see ``bar + 1``)."""
 
     tokens: np.ndarray
     style: np.ndarray
@@ -68,7 +69,7 @@ def is_dataset_folder(path: str | os.PathLike) -> bool:
 
 
 def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
-    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece."""
+    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece (from 0)."""
     from .data.dataset import load_dataset
 
     ds = load_dataset(folder)

@@ -1,0 +1,74 @@
+"""Generation latency (medians): decoding 1 and 64 phrases with each shipped model,
+and interpolating 8 steps between two real 16-bar songs end to end (read, encode,
+decode, write MIDI). Goals: one 16-bar phrase < 50 ms; the 8-step song
+interpolation < 1 s; a 16-bar WAV render well under 0.5 s.
+
+    .venv/bin/python benchmarks/generate_speed.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, median_time, print_table, write_song  # noqa: E402
+
+from musiclatent import studio  # noqa: E402
+from musiclatent.audio import render_pretty_midi  # noqa: E402
+from musiclatent.export import phrases_to_pretty_midi  # noqa: E402
+from musiclatent.generate import MusicLatent  # noqa: E402
+from musiclatent.midi.io import read_melody  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows, out = [], {}
+    models = {}
+    for name in ("melody-2bar", "melody-16bar"):
+        try:
+            models[name] = MusicLatent.from_pretrained(name)
+        except FileNotFoundError:
+            print(f"({name} not shipped yet: skipped)")
+    for name, ml in models.items():
+        for n in (1, 64):
+            z = np.random.default_rng(0).standard_normal((n, ml.z_dim)).astype(np.float32)
+            t = median_time(lambda: ml.decode(z, temperature=0.5, seed=0), repeats=args.repeats)
+            rows.append([f"decode {n} x {ml.bars}-bar ({name})", round(t * 1000, 1), ""])
+            out[f"decode_{n}_{name}_ms"] = t * 1000
+    tmp = Path(tempfile.mkdtemp())
+    write_song(tmp / "a.mid", bars=16, qpm=110, seed=1)
+    write_song(tmp / "b.mid", bars=16, qpm=90, seed=2)
+    for name, ml in models.items():
+        def morph():
+            a, b = read_melody(tmp / "a.mid"), read_melody(tmp / "b.mid")
+            res = studio.interpolate_songs(ml, a, b, steps=8)
+            studio.write_result(res, tmp / "out", wav=False, png=False)
+        t = median_time(morph, repeats=args.repeats)
+        rows.append([f"interpolate 2 songs x 16 bars, 8 steps, end to end ({name})", round(t * 1000, 1), "< 1000"])
+        out[f"interpolate_16bar_8steps_{name}_ms"] = t * 1000
+    some = next(iter(models.values()), None)
+    toks = (some.sample(8 if some.bars == 2 else 1, seed=0) if some else np.zeros((8, 32), np.int64)).reshape(1, -1)
+    pm = phrases_to_pretty_midi(toks)
+    t = median_time(lambda: render_pretty_midi(pm), repeats=args.repeats)
+    rows.append(["render 16 bars to WAV (tinysoundfont)", round(t * 1000, 1), "< 500"])
+    out["render_16bar_ms"] = t * 1000
+    if "melody-16bar" in models:
+        rows[2 if "melody-2bar" in models else 0][2] = "< 50"
+    print(f"machine: {machine()}, torch threads {torch.get_num_threads()}")
+    print_table(["operation", "median ms", "goal ms"], rows)
+    return out
+
+
+if __name__ == "__main__":
+    main()
