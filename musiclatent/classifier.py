@@ -36,9 +36,8 @@ class ClassifierConfig:
     steps: int
     n_tokens: int = NUM_CLASSES
     embed_dim: int = 32
-    channels: int = 64
+    channels: tuple[int, ...] = (48, 64, 64)
     kernel: int = 5
-    dilations: tuple[int, ...] = (1, 2, 4)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -47,7 +46,9 @@ class ClassifierConfig:
     def from_dict(cls, d: dict) -> "ClassifierConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
-        d["styles"], d["dilations"] = tuple(d["styles"]), tuple(d.get("dilations", (1, 2, 4)))
+        d["styles"] = tuple(d["styles"])
+        if "channels" in d:
+            d["channels"] = tuple(d["channels"])
         return cls(**d)
 
 
@@ -55,8 +56,8 @@ class ClassifierConfig:
 class ClassifierTraining:
     """Training settings, sized for two CPU cores."""
 
-    steps: int = 600
-    batch_size: int = 128
+    steps: int = 500
+    batch_size: int = 0            # 0: max(32, 4096 // T) phrases, so a step costs about the same at any length
     lr: float = 3e-3
     augment_semitones: int = 5
     max_phrases: int = 30000
@@ -64,22 +65,26 @@ class ClassifierTraining:
 
 
 class StyleClassifier(nn.Module):
-    """Tokens (B, T) int64 -> style logits (B, C)."""
+    """Tokens (B, T) int64 -> style logits (B, C).
+
+    Embedding, then convolutions with max-pooling by 2 between them (T, T/2,
+    T/4, ...), then mean + max pooling over time and a linear head.
+    """
 
     def __init__(self, cfg: ClassifierConfig):
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.n_tokens, cfg.embed_dim)
-        convs, width = [], cfg.embed_dim
-        for d in cfg.dilations:
-            convs.append(nn.Conv1d(width, cfg.channels, cfg.kernel, padding=d * (cfg.kernel // 2), dilation=d))
-            width = cfg.channels
-        self.convs = nn.ModuleList(convs)
-        self.head = nn.Linear(2 * cfg.channels, len(cfg.styles))
+        widths = (cfg.embed_dim,) + cfg.channels
+        self.convs = nn.ModuleList(nn.Conv1d(a, b, cfg.kernel, padding=cfg.kernel // 2)
+                                   for a, b in zip(widths[:-1], widths[1:]))
+        self.head = nn.Linear(2 * widths[-1], len(cfg.styles))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embed(tokens).transpose(1, 2)           # (B, E, T)
-        for conv in self.convs:
+        for i, conv in enumerate(self.convs):
+            if i:
+                x = F.max_pool1d(x, 2, ceil_mode=True)
             x = F.relu(conv(x))
         pooled = torch.cat([x.mean(-1), x.amax(-1)], dim=-1)
         return self.head(pooled)
@@ -127,6 +132,7 @@ def train_classifier(tokens: np.ndarray, labels: np.ndarray, styles: tuple[str, 
     gen = torch.Generator().manual_seed(settings.seed)
     clf = StyleClassifier(ClassifierConfig(styles=tuple(styles), steps=int(tokens.shape[1])))
     opt = torch.optim.Adam(clf.parameters(), lr=settings.lr)
+    batch_size = settings.batch_size or max(32, 4096 // int(tokens.shape[1]))
     data = torch.from_numpy(np.asarray(tokens, np.int64))
     target = torch.from_numpy(labels)
     by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
@@ -135,15 +141,15 @@ def train_classifier(tokens: np.ndarray, labels: np.ndarray, styles: tuple[str, 
     for step in range(settings.steps):
         for group in opt.param_groups:  # cosine decay to 10 %
             group["lr"] = settings.lr * (0.1 + 0.45 * (1 + np.cos(np.pi * step / settings.steps)))
-        idx = torch.from_numpy(balanced_batch(by_class, settings.batch_size, rng))
+        idx = torch.from_numpy(balanced_batch(by_class, batch_size, rng))
         x = transpose_tokens(data[idx], settings.augment_semitones, gen)
         loss = F.cross_entropy(clf(x), target[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     clf.eval()
-    info = {"phrases": int(len(tokens)), "steps": settings.steps, "batch_size": settings.batch_size,
-            "seconds": round(time.time() - t0, 1), "final_loss": round(float(loss), 4)}
+    info = {"phrases": int(len(tokens)), "steps": settings.steps, "batch_size": batch_size,
+            "seconds": round(time.time() - t0, 1), "final_loss": round(float(loss.detach()), 4)}
     return clf, info
 
 

@@ -35,6 +35,7 @@ class ModelConfig:
     style_dim: int = 16
     styles: tuple[str, ...] = (STYLE_ANY,)
     dropout: float = 0.0
+    pos_dim: int = 0               # learned step-in-bar embedding fed to encoder and decoder (0 = off)
 
     @property
     def steps(self) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from conftest import make_song
+from .conftest import make_song
 from demo.app import build_demo, instrument_choices, launch, main
 from demo.handlers import MAX_SLOTS, SLOT_WIDTH, Generator, Handlers
 from demo.workspace import ExampleSongs, OutputStore, parse_track, plain, trim_song
@@ -302,8 +302,8 @@ def test_examples_are_short_duple_tunes():
 
 def test_build_demo_has_the_tabs_and_api(debug_model, tmp_path):
     demo = build_demo(Generator([debug_model]), OutputStore(tmp_path / "out"))
-    labels = [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)]
-    assert labels[:5] == ["Generate", "Interpolate", "Restyle & vary", "About", "Explore"]
+    main_tabs = next(b for b in demo.blocks.values() if isinstance(b, gr.Tabs))
+    assert [t.label for t in main_tabs.children] == ["Generate", "Interpolate", "Restyle & vary", "About", "Explore"]
     api = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert {"generate", "interpolate", "restyle", "vary"} <= api
 
@@ -332,13 +332,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(debug_model, tmp_path_factory):
+def served(debug_model):
     """The app on a free local port (a server thread) with the debug model."""
-    store = OutputStore(tmp_path_factory.mktemp("served-out"), keep=200)
+    store = OutputStore(keep=200)  # in Gradio's cache folder, as in the real app
     demo = build_demo(Generator([debug_model]), store)
     _, url, _ = launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
     yield demo, url
     demo.close()
+    store.cleanup()
 
 
 def test_32_concurrent_generate_calls_all_succeed(served, tmp_path):
@@ -367,5 +368,5 @@ def test_server_serves_results_but_no_other_paths(served):
     mid = slots(out)[0]["mid"]
     ok = httpx.get(f"{url}gradio_api/file={mid}")
     assert ok.status_code == 200 and ok.content[:4] == b"MThd"
-    for path in ("/etc/passwd", str(Path(__file__).resolve()), str(Path(mid).parent.parent)):
+    for path in ("/etc/passwd", str(Path(__file__).resolve()), str(Path(mid).parent)):
         assert httpx.get(f"{url}gradio_api/file={path}").status_code == 403

@@ -13,19 +13,28 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..constants import STEPS_PER_BAR
+
 
 class BiLSTMEncoder(nn.Module):
     """Tokens (B, T) + style vectors (B, Ds) -> (mu, logvar), each (B, Z)."""
 
-    def __init__(self, n_classes: int, embed_dim: int, hidden: int, layers: int, z_dim: int, style_dim: int):
+    def __init__(self, n_classes: int, embed_dim: int, hidden: int, layers: int, z_dim: int, style_dim: int,
+                 pos_dim: int = 0):
         super().__init__()
         self.embed = nn.Embedding(n_classes, embed_dim)
-        self.lstm = nn.LSTM(embed_dim + style_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True)
+        self.pos = nn.Embedding(STEPS_PER_BAR, pos_dim) if pos_dim else None
+        self.lstm = nn.LSTM(embed_dim + style_dim + pos_dim, hidden, num_layers=layers, batch_first=True,
+                            bidirectional=True)
         self.to_stats = nn.Linear(2 * hidden, 2 * z_dim)
 
     def forward(self, tokens: torch.Tensor, style_vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.embed(tokens)
-        x = torch.cat([x, style_vec[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+        parts = [x, style_vec[:, None, :].expand(-1, x.shape[1], -1)]
+        if self.pos is not None:
+            steps = torch.arange(x.shape[1], device=x.device) % STEPS_PER_BAR
+            parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
+        x = torch.cat(parts, dim=-1)
         _, (h, _) = self.lstm(x)
         last = torch.cat([h[-2], h[-1]], dim=-1)  # final forward and backward states of the top layer
         mu, logvar = self.to_stats(last.float()).chunk(2, dim=-1)
@@ -45,13 +54,16 @@ class LSTMDecoder(nn.Module):
     decoder uses it per bar with the bar's conductor embedding as condition.
     """
 
-    def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0):
+    def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0,
+                 pos_dim: int = 0):
         super().__init__()
         self.hidden, self.layers = hidden, layers
         self.embed = nn.Embedding(n_classes + 1, embed_dim)  # last id = start-of-sequence
         self.start_id = n_classes
+        # optional learned embedding of the step's position in its bar (rhythm is learned far sooner)
+        self.pos = nn.Embedding(STEPS_PER_BAR, pos_dim) if pos_dim else None
         self.init = nn.Linear(cond_dim, 2 * layers * hidden)
-        self.lstm = nn.LSTM(embed_dim + cond_dim, hidden, num_layers=layers, batch_first=True,
+        self.lstm = nn.LSTM(embed_dim + cond_dim + pos_dim, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.out = nn.Linear(hidden, n_classes)
 
@@ -61,14 +73,20 @@ class LSTMDecoder(nn.Module):
     def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Teacher-forced pass: prev_tokens (N, T) (start id allowed), cond (N, D) -> logits (N, T, C)."""
         x = self.embed(prev_tokens)
-        x = torch.cat([x, cond[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
-        y, _ = self.lstm(x, self.initial_state(cond))
+        parts = [x, cond[:, None, :].expand(-1, x.shape[1], -1)]
+        if self.pos is not None:
+            steps = torch.arange(x.shape[1], device=x.device) % STEPS_PER_BAR
+            parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
+        y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
         return self.out(y)
 
-    def step(self, prev_token: torch.Tensor, cond: torch.Tensor, state):
+    def step(self, prev_token: torch.Tensor, cond: torch.Tensor, state, position: int = 0):
         """One cached step: prev_token (N,), cond (N, D) -> (logits (N, C), new state)."""
-        x = torch.cat([self.embed(prev_token), cond], dim=-1)[:, None, :]
-        y, state = self.lstm(x, state)
+        parts = [self.embed(prev_token), cond]
+        if self.pos is not None:
+            idx = torch.full_like(prev_token, position % STEPS_PER_BAR)
+            parts.append(self.pos(idx))
+        y, state = self.lstm(torch.cat(parts, dim=-1)[:, None, :], state)
         return self.out(y[:, 0]), state
 
 
@@ -83,10 +101,10 @@ class FlatDecoder(nn.Module):
     """z (B, Z) + style (B, Ds) -> logits (B, T, C): MusicVAE's flat LSTM decoder."""
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
-                 steps: int, dropout: float = 0.0):
+                 steps: int, dropout: float = 0.0, pos_dim: int = 0):
         super().__init__()
         self.steps = steps
-        self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout)
+        self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout, pos_dim)
 
     def forward(self, z, style_vec, targets):
         """Teacher-forced logits for targets (B, T): inputs are targets shifted right."""
@@ -101,8 +119,8 @@ class FlatDecoder(nn.Module):
         state = self.core.initial_state(cond)
         tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
         out = []
-        for _ in range(self.steps):
-            logits, state = self.core.step(tok, cond, state)
+        for t in range(self.steps):
+            logits, state = self.core.step(tok, cond, state, t)
             tok = _pick(logits, temperature, generator)
             out.append(tok)
         return torch.stack(out, dim=1)
@@ -115,14 +133,14 @@ class HierDecoder(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
                  conductor_hidden: int, conductor_layers: int, conductor_dim: int, bars: int, steps_per_bar: int,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, pos_dim: int = 0):
         super().__init__()
         self.bars, self.steps_per_bar = bars, steps_per_bar
         self.cond_hidden, self.cond_layers = conductor_hidden, conductor_layers
         self.cond_init = nn.Linear(z_dim + style_dim, 2 * conductor_layers * conductor_hidden)
         self.conductor = nn.LSTM(z_dim + style_dim, conductor_hidden, num_layers=conductor_layers, batch_first=True)
         self.to_bar = nn.Linear(conductor_hidden, conductor_dim)
-        self.core = LSTMDecoder(n_classes, embed_dim, conductor_dim + style_dim, hidden, layers, dropout)
+        self.core = LSTMDecoder(n_classes, embed_dim, conductor_dim + style_dim, hidden, layers, dropout, pos_dim)
 
     def bar_embeddings(self, z, style_vec) -> torch.Tensor:
         """(B, Z), (B, Ds) -> per-bar conditions (B, U, conductor_dim + Ds)."""
@@ -149,8 +167,8 @@ class HierDecoder(nn.Module):
         for u in range(self.bars):
             cond = conds[:, u]
             state = self.core.initial_state(cond)
-            for _ in range(self.steps_per_bar):
-                logits, state = self.core.step(tok, cond, state)
+            for t in range(self.steps_per_bar):
+                logits, state = self.core.step(tok, cond, state, t)
                 tok = _pick(logits, temperature, generator)
                 out.append(tok)
         return torch.stack(out, dim=1)

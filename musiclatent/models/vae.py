@@ -30,14 +30,14 @@ class MusicVAE(nn.Module):
         self.cfg = cfg
         self.style_embed = nn.Embedding(cfg.n_styles, cfg.style_dim)
         self.encoder = BiLSTMEncoder(cfg.n_classes, cfg.embed_dim, cfg.enc_hidden, cfg.enc_layers, cfg.z_dim,
-                                     cfg.style_dim)
+                                     cfg.style_dim, cfg.pos_dim)
         if cfg.decoder == "flat":
             self.decoder = FlatDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
-                                       cfg.dec_layers, cfg.steps, cfg.dropout)
+                                       cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim)
         else:
             self.decoder = HierDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.conductor_hidden, cfg.conductor_layers,
-                                       cfg.conductor_dim, cfg.bars, STEPS_PER_BAR, cfg.dropout)
+                                       cfg.conductor_dim, cfg.bars, STEPS_PER_BAR, cfg.dropout, cfg.pos_dim)
 
     # ------------------------------------------------------------------ pieces
     def encode(self, tokens: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
