@@ -33,6 +33,7 @@ DEFAULT_MODELS = ("melody-2bar", "melody-16bar")
 CONCURRENCY = 2          # model requests served at once (the app is CPU-bound)
 QUEUE_SIZE = 128         # requests waiting beyond that are refused with a message
 DELETE_CACHE = (900, 3600)  # every 15 min, delete Gradio's uploads older than 1 h
+ROLL_HEIGHT = 200        # px of a piano-roll picture
 DAW_HOWTO = """
 ### Using the MIDI in your DAW
 1. Press the download icon under a result (or get everything as a .zip) to save a `.mid` file.
@@ -63,8 +64,9 @@ def result_slots(prefix: str) -> list:
             for k in range(row, min(row + 2, MAX_SLOTS)):
                 with gr.Column(visible=False, elem_classes="ml-slot", elem_id=f"{prefix}-slot-{k}") as col:
                     img = gr.Image(label=f"Result {k + 1}", type="filepath", format="png", interactive=False,
+                                   height=ROLL_HEIGHT, buttons=["download", "fullscreen"],
                                    elem_id=f"{prefix}-roll-{k}")
-                    audio = gr.Audio(label="Listen (WAV)", type="filepath", interactive=False,
+                    audio = gr.Audio(label="Listen (WAV)", type="filepath", interactive=False, buttons=["download"],
                                      elem_id=f"{prefix}-audio-{k}")
                     midi = gr.File(label="MIDI", interactive=False, elem_id=f"{prefix}-midi-{k}")
                 flat += [col, img, audio, midi]
@@ -109,7 +111,7 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
                 program = gr.Dropdown(instrument_choices(), value=0, label="Instrument (General MIDI)")
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3)
-                    dice = gr.Button("🎲 random", scale=1, size="sm")
+                    dice = gr.Button("Random", scale=1, size="sm")
                 sliders = [gr.Slider(-2, 2, value=0, step=0.1, label=a.replace("_", " "))
                            for a in generator.attribute_names]
             go = gr.Button("Generate", variant="primary", elem_id="gen-btn")
@@ -145,12 +147,14 @@ def build_interpolate_tab(h: Handlers, generator: Generator) -> None:
                                                            for x, y in pairs])
     status = gr.Markdown(elem_id="interp-status")
     roll = gr.Image(label="The morph: A, the steps (numbered), B", type="filepath", format="png",
-                    interactive=False, elem_id="interp-roll")
+                    interactive=False, buttons=["download", "fullscreen"], elem_id="interp-roll")
     with gr.Row():
-        audio = gr.Audio(label="Listen to the morph", type="filepath", interactive=False, elem_id="interp-audio")
+        audio = gr.Audio(label="Listen to the morph", type="filepath", interactive=False, buttons=["download"],
+                         elem_id="interp-audio")
         midi = gr.File(label="Morph MIDI", interactive=False, elem_id="interp-midi")
         archive = gr.DownloadButton("Download morph + steps (.zip)", elem_id="interp-zip")
-    gallery = gr.Gallery(label="Each step as a whole song", columns=3, height="auto", elem_id="interp-steps")
+    gallery = gr.Gallery(label="Each step as a whole song", columns=3, height=2 * ROLL_HEIGHT + 80,
+                         object_fit="contain", buttons=["download", "fullscreen"], elem_id="interp-steps")
     step_files = gr.File(label="Step MIDI files", file_count="multiple", interactive=False)
     go.click(h.interpolate, [model, a[0], a[1], a[2], b[0], b[1], b[2], steps, temperature, seed],
              [roll, audio, midi, gallery, step_files, archive, status], api_name="interpolate",
@@ -178,8 +182,10 @@ def build_restyle_tab(h: Handlers, generator: Generator) -> None:
         with gr.Column(scale=3):
             status = gr.Markdown(elem_id="restyle-status")
             with gr.Row():
-                before_roll = gr.Image(label="Before", type="filepath", format="png", interactive=False)
-                before_audio = gr.Audio(label="Before (WAV)", type="filepath", interactive=False)
+                before_roll = gr.Image(label="Before", type="filepath", format="png", interactive=False,
+                                       height=ROLL_HEIGHT, buttons=["download", "fullscreen"])
+                before_audio = gr.Audio(label="Before (WAV)", type="filepath", interactive=False,
+                                        buttons=["download"])
             archive = gr.DownloadButton("Download all MIDI (.zip)", elem_id="restyle-zip")
             slots = result_slots("restyle")
     outputs = [before_roll, before_audio, *slots, archive, status]
@@ -237,7 +243,7 @@ def build_demo(generator: Generator, store: OutputStore | None = None,
         atexit.register(store.cleanup)
     h = Handlers(generator, store, examples or ExampleSongs())
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown(f"# 🎼 {TITLE}\n{INTRO}", elem_id="ml-header")
+        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="ml-header")
         with gr.Tabs():
             with gr.Tab("Generate", id="generate"):
                 build_generate_tab(h, generator)
@@ -279,6 +285,16 @@ def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
     return (Generator(models) if models else None), problems
 
 
+def warm_up(generator: Generator) -> None:
+    """Run one tiny request's work so the first visitor does not pay for lazy loading."""
+    from musiclatent.audio import render_pretty_midi
+    from musiclatent.export import phrases_to_pretty_midi
+
+    for ml in generator.models.values():
+        tokens = ml.sample(1, seed=0)
+    render_pretty_midi(phrases_to_pretty_midi(tokens))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``--host``, ``--port``, ``--share``, ``--model``; load the models; serve."""
     p = argparse.ArgumentParser(prog="musiclatent demo", description="Run the musiclatent web app.")
@@ -302,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(max(1, args.threads))  # small batches: one thread each is fastest
+    warm_up(generator)
     print(f"serving {', '.join(generator.names)} at http://{args.host}:{args.port}")
     launch(build_demo(generator), args.host, args.port, args.share)
     return 0

@@ -292,14 +292,14 @@ class Handlers:
         strength = number(strength, 0.0, 1.0, "strength")
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
-        melody, label, notes = self._song(upload, example, track, "The song")
+        melody, label, notes = self._song(upload, example, track, "Melody")
         result = studio.restyle_song(ml, melody, target_style, strength=strength, temperature=temperature,
                                      seed=seed)
         folder = self.store.new("restyle")
         before = self._before(result, folder, label)
         after = write_items(result, folder, ["restyled"], [f"After: {target_style}, strength {strength:g}"])
         archive = zip_files([before.mid, after[0].mid], folder / "musiclatent-restyle.zip")
-        status = "\n\n".join([describe_song(melody, label, "The song"), *notes, *result.notes,
+        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *result.notes,
                               f"Restyled to **{target_style}** with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)
 
@@ -312,7 +312,7 @@ class Handlers:
         similarity = number(similarity, 0.0, 1.0, "similarity")
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
-        melody, label, notes = self._song(upload, example, track, "The song")
+        melody, label, notes = self._song(upload, example, track, "Melody")
         result = studio.vary_song(ml, melody, n=n, similarity=similarity, temperature=temperature, seed=seed)
         folder = self.store.new("vary")
         before = self._before(result, folder, label)
@@ -320,6 +320,6 @@ class Handlers:
         after = write_items(result, folder, stems, [f"Variation {i + 1} · similarity {similarity:g}"
                                                     for i in range(n)])
         archive = zip_files([before.mid] + [it.mid for it in after], folder / "musiclatent-variations.zip")
-        status = "\n\n".join([describe_song(melody, label, "The song"), *notes, *result.notes,
+        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *result.notes,
                               f"{n} variations with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)

@@ -27,7 +27,7 @@ from musiclatent.midi.melody import Melody
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "examples"
 AUTO_TRACK = "auto"
-_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()'+-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()'+,:#-]+")
 
 
 class InputError(ValueError):
@@ -36,7 +36,7 @@ class InputError(ValueError):
 
 def plain(text: str, limit: int = 60) -> str:
     """User-supplied text (file or track names) made safe to show in Markdown."""
-    text = _UNSAFE.sub("_", str(text)).strip() or "unnamed"
+    text = _UNSAFE.sub("_", str(text)).replace("'", "’").strip() or "unnamed"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -193,7 +193,7 @@ def test_example_names_never_become_paths(handlers):
 def test_song_picker_shows_and_changes_the_melody_track(handlers):
     name = example_names()[0]
     upload, info, track = handlers.on_example(name, "Song A")
-    assert upload is None and "“Melody: " in info and "track name contains 'melody'" in info
+    assert upload is None and "“Melody: " in info and "contains ’melody’" in info
     labels = [c[0] for c in track["choices"]]
     assert labels[0] == "automatic" and any("Drone" in lab for lab in labels)
     drone = next(v for lab, v in track["choices"] if "Drone" in lab)
@@ -260,7 +260,8 @@ def test_restyle_shows_before_and_after(handlers, debug_model):
     assert before_png.exists() and wav_seconds(before_wav) > 1.0
     shown = slots(out[2:2 + MAX_SLOTS * SLOT_WIDTH])
     assert len(shown) == 1 and target in shown[0]["title"]
-    assert pretty_midi.PrettyMIDI(str(shown[0]["mid"])).instruments
+    restyled = pretty_midi.PrettyMIDI(str(shown[0]["mid"]))
+    assert restyled.get_tempo_changes()[1][0] == pytest.approx(100.0)  # the tune's tempo is kept
     with pytest.raises(gr.Error, match="target style"):
         handlers.restyle(None, None, example_names()[0], "auto", "any", 0.8, 0.0, 0)
 
@@ -306,6 +307,20 @@ def test_build_demo_has_the_tabs_and_api(debug_model, tmp_path):
     assert [t.label for t in main_tabs.children] == ["Generate", "Interpolate", "Restyle & vary", "About", "Explore"]
     api = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert {"generate", "interpolate", "restyle", "vary"} <= api
+
+
+def test_explore_tab_comes_from_demo_explore(monkeypatch, debug_model, tmp_path):
+    import sys
+    import types
+
+    seen = []
+    fake = types.ModuleType("demo.explore")
+    fake.build_explore_tab = lambda generator: (seen.append(generator), gr.Markdown("explore here", elem_id="x"))
+    monkeypatch.setitem(sys.modules, "demo.explore", fake)
+    gen = Generator([debug_model])
+    demo = build_demo(gen, OutputStore(tmp_path / "out"))
+    assert seen == [gen]
+    assert any(getattr(b, "elem_id", None) == "x" for b in demo.blocks.values())
 
 
 def test_main_without_models_says_what_to_do(capsys, tmp_path):

@@ -59,16 +59,19 @@ def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
     page.goto(app_url)
     expect(page.get_by_role("heading", name="musiclatent")).to_be_visible()
 
     # Generate: audio players and MIDI downloads appear, and the MIDI link serves a MIDI file
     page.locator("#gen-btn").click()
     expect(page.locator("#gen-status")).to_contain_text("2-bar melodies")
-    expect(page.locator("#gen-audio-0 audio")).to_have_count(1)
-    link = page.locator("#gen-midi-0 a[href*='sample_01.mid']").first
-    expect(link).to_be_visible()
-    assert page.request.get(link.get_attribute("href")).body()[:4] == b"MThd"
+    audio = page.locator("#gen-audio-0 a[download='sample_01.wav']")
+    expect(audio).to_have_count(1)
+    assert page.request.get(audio.get_attribute("href")).body()[:4] == b"RIFF"
+    midi = page.locator("#gen-midi-0 a[download='sample_01.mid']")
+    expect(midi).to_be_visible()
+    assert page.request.get(midi.get_attribute("href")).body()[:4] == b"MThd"
     expect(page.locator("#gen-slot-3")).to_be_visible()  # 4 variations by default
     expect(page.locator("#gen-slot-4")).to_be_hidden()
     shot = tmp_path / "demo.png"
@@ -84,8 +87,8 @@ def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_
     page.locator("#interp-btn").click()
     expect(page.locator("#interp-status")).to_contain_text("steps with")
     expect(page.locator("#interp-roll img")).to_be_visible()
-    expect(page.locator("#interp-audio audio")).to_have_count(1)
-    expect(page.locator("#interp-midi a[href*='morph.mid']").first).to_be_visible()
+    expect(page.locator("#interp-audio a[download='morph.wav']")).to_have_count(1)
+    expect(page.locator("#interp-midi a[download='morph.mid']")).to_be_visible()
     page.screenshot(path=str(tmp_path / "interpolate.png"), full_page=True)
 
     # A text file is refused with a message in the page

@@ -46,6 +46,11 @@ __all__ = [
 
 MUSIC_EXTENSIONS = (".mid", ".midi", ".abc", ".xml", ".mxl", ".musicxml", ".krn")
 
+# Limits derived from the ones in constants.py
+MAX_EVENTS = 3 * MAX_NOTES  # note-on + note-off of every note, plus controllers and meta events
+MAX_UNZIPPED_BYTES = 4 * MAX_FILE_BYTES  # compressed MusicXML, once unzipped
+MAX_ABC_TUNE_CHARS = 8_000  # music21's ABC parser is quadratic: ~20 s of CPU at this size
+
 
 class MusicReadError(ValueError):
     """A music file could not be turned into a melody; ``str(err)`` says why."""
@@ -84,6 +89,68 @@ def sniff_format(data: bytes, name: str = "") -> str:
 
 # --------------------------------------------------------------------------- MIDI
 
+def _data_bytes_after(status: int) -> int | None:
+    """Data bytes that follow a channel or system status byte (None: undefined)."""
+    if status < 0xF0:
+        return 1 if 0xC0 <= status < 0xE0 else 2
+    return {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}.get(status)
+
+
+def _count_midi_events(data: bytes, limit: int) -> int:
+    """Count the events mido would build from MIDI bytes, without building them.
+
+    mido makes a Python object of ~270 bytes per event, so a 5 MB file of
+    2-byte events would take ~700 MB before any limit could be checked. This
+    walk follows mido's reader (header size, declared track count, running
+    status, tracks read until their exact size) and stops once past ``limit``
+    or where mido would raise.
+    """
+    n, end = 0, len(data)
+    pos = 8 + int.from_bytes(data[4:8], "big")
+    n_tracks = int.from_bytes(data[10:12], "big", signed=True)
+    for _ in range(max(n_tracks, 0)):
+        if pos + 8 > end:
+            break
+        size = int.from_bytes(data[pos + 4:pos + 8], "big")
+        start = i = pos + 8
+        status = None
+        while i - start != size and i < end:
+            while i < end and data[i] & 0x80:  # delta time
+                i += 1
+            i += 1
+            if i >= end:
+                break
+            byte = data[i]
+            i += 1
+            if byte < 0x80:  # running status: that byte was the first data byte
+                if status is None:
+                    return n
+                kind, consumed = status, 1
+            else:
+                kind, consumed = byte, 0
+                if byte != 0xFF:
+                    status = byte
+            if kind in (0xFF, 0xF0, 0xF7):  # meta (type byte first) or sysex: a length, then the payload
+                i += 1 if kind == 0xFF else 0
+                length = 0
+                while i < end and data[i] & 0x80:
+                    length = (length << 7) | (data[i] & 0x7F)
+                    i += 1
+                if i < end:
+                    length = (length << 7) | data[i]
+                i += 1 + length
+            else:
+                size_left = _data_bytes_after(kind)
+                if size_left is None:
+                    return n
+                i += size_left - consumed
+            n += 1
+            if n > limit:
+                return n
+        pos = i
+    return n
+
+
 def _parse_midi_events(data: bytes):
     """Parse MIDI bytes with mido; returns (ticks_per_beat, tracks, tempos, time_sigs).
 
@@ -92,13 +159,19 @@ def _parse_midi_events(data: bytes):
     """
     import mido
 
+    # every event takes 2 bytes or more, so only larger files can hold too many
+    if len(data) > 2 * MAX_EVENTS and _count_midi_events(data, MAX_EVENTS) > MAX_EVENTS:
+        raise MusicReadError(f"too many MIDI events (over {MAX_EVENTS:,}); refusing the file")
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except EOFError:
+        raise MusicReadError("corrupt MIDI file: it ends in the middle of a track (truncated?)") from None
     except Exception as err:  # mido raises many kinds on corrupt data
         raise MusicReadError(f"corrupt MIDI file ({type(err).__name__}: {err})") from None
     tpb = mid.ticks_per_beat
     if not tpb or tpb <= 0:
-        raise MusicReadError("corrupt MIDI file: zero ticks per beat")
+        raise MusicReadError("corrupt MIDI file: zero ticks per beat" if not tpb else
+                             "MIDI files with SMPTE time division (frames, not beats) are not supported")
     if mid.type == 2:
         raise MusicReadError("MIDI type 2 (independent patterns) is not supported")
     tempos: list[tuple[int, float]] = []
@@ -153,12 +226,14 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
     if len(data) > MAX_FILE_BYTES:
         raise MusicReadError(f"file too large ({len(data) / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
     tpb, groups, tempos, time_sigs = _parse_midi_events(data)
-    tracks = []
+    tracks, n_cut = [], []
     for k, ((ti, ch), g) in enumerate(sorted(groups.items())):
         if not g["notes"]:
             continue
         arr = np.asarray(g["notes"], dtype=np.float64)
-        arr = arr[arr[:, 0] / tpb < MAX_QUARTERS]
+        kept = arr[:, 0] / tpb < MAX_QUARTERS
+        arr = arr[kept]
+        n_cut.append(int(np.sum(~kept)))
         notes = quantize_quarters(arr[:, 0] / tpb, np.minimum(arr[:, 1] / tpb, MAX_QUARTERS), arr[:, 2], steps_per_quarter)
         tracks.append(Track(index=len(tracks), name=g["name"] or f"track {ti} ch {ch + 1}", notes=notes,
                             velocities=arr[:, 3].astype(np.int32),
@@ -180,11 +255,13 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
     qpm = next((q for t, q in tempos if t <= notes[0, 1] * tpb / steps_per_quarter), tempos[0][1] if tempos else DEFAULT_QPM)
     first_ts = (ts[0][1], ts[0][2]) if ts and ts[0][0] <= 0 else DEFAULT_TIME_SIGNATURE
     vel = int(np.median(chosen.velocities)) if chosen.velocities is not None and len(chosen.velocities) else DEFAULT_VELOCITY
+    track_info = {"index": chosen.index, "name": chosen.name, "reason": reason,
+                  "candidates": [t.name for t in tracks]}
+    if n_cut[pick]:
+        track_info["cut"] = f"song cut after {MAX_QUARTERS:,} quarter notes: {n_cut[pick]:,} later notes dropped"
     return Melody(
         notes=notes, bars=bars, qpm=float(min(max(qpm, 10.0), 400.0)), time_signature=first_ts,
-        program=int(chosen.program), velocity=vel, source=source, style=style,
-        track={"index": chosen.index, "name": chosen.name, "reason": reason,
-               "candidates": [t.name for t in tracks]},
+        program=int(chosen.program), velocity=vel, source=source, style=style, track=track_info,
         steps_per_quarter=steps_per_quarter,
     )
 
@@ -303,22 +380,41 @@ def split_abc_tunes(text: str) -> tuple[str, list[str]]:
     return header, tunes
 
 
+def _check_mxl_size(data: bytes) -> None:
+    """Refuse compressed MusicXML that would unzip past MAX_UNZIPPED_BYTES (a zip bomb)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            total = sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
+        raise MusicReadError(f"corrupt MXL file ({err})") from None
+    if total > MAX_UNZIPPED_BYTES:
+        raise MusicReadError(f"MXL file unzips to {total / 1e6:.0f} MB (over {MAX_UNZIPPED_BYTES / 1e6:.0f} MB)")
+
+
 def _parse_with_music21(data: bytes | str, fmt: str):
+    """Parse score text or MXL bytes; never a path, URL or music21's pickle cache."""
     from music21 import converter
 
     try:
         if fmt == "mxl":
             import tempfile
 
+            _check_mxl_size(data)
             with tempfile.NamedTemporaryFile(suffix=".mxl", delete=False) as fh:
                 fh.write(data)  # music21 reads compressed MusicXML only from a path
                 tmp = fh.name
-            try:
-                return converter.parse(tmp, format="musicxml")
+            try:  # forceSource/storePickle: no pickle is written to, or loaded from, music21's scratch folder
+                return converter.parseFile(tmp, format="musicxml", forceSource=True, storePickle=False)
             finally:
                 os.unlink(tmp)
         text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-        return converter.parse(text, format={"musicxml": "musicxml", "abc": "abc", "krn": "humdrum"}[fmt])
+        if fmt == "abc" and len(text) > MAX_ABC_TUNE_CHARS:
+            raise MusicReadError(f"ABC tune too long ({len(text):,} characters > {MAX_ABC_TUNE_CHARS:,}); "
+                                 "music21's ABC parser slows down quadratically")
+        # parseData, not parse: parse() would open text that looks like a path and fetch one that looks like a URL
+        return converter.parseData(text, format={"musicxml": "musicxml", "abc": "abc", "krn": "humdrum"}[fmt])
     except MusicReadError:
         raise
     except Exception as err:
