@@ -306,13 +306,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     generator, problems = load_generator(args.model or list(DEFAULT_MODELS))
     for problem in problems:
         print(f"warning: model not loaded: {problem}", file=sys.stderr)
     if generator is None:
-        print("No model to serve yet. The shipped models (melody-2bar, melody-16bar) are not in "
-              "musiclatent/pretrained/ yet: train one (musiclatent train ...) and run\n"
-              "  musiclatent demo --model runs/<run folder>   or   python demo/app.py --model <model folder>",
+        print("No model to serve yet: the shipped models (melody-2bar, melody-16bar) are not in "
+              "musiclatent/pretrained/ yet.\nTrain one (musiclatent train ...), then serve it with\n"
+              "  python demo/app.py --model runs/<run folder>",
               file=sys.stderr)
         return 1
     import torch

@@ -207,6 +207,8 @@ def cmd_demo(args) -> int:
     from demo.app import main as demo_main
 
     argv = ["--host", args.host, "--port", str(args.port)] + (["--share"] if args.share else [])
+    for model in args.model or []:
+        argv += ["--model", model]
     return int(demo_main(argv) or 0)
 
 
@@ -267,4 +269,6 @@ def add_commands(sub) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="create a public Gradio share link (explicit opt-in)")
+    p.add_argument("--model", action="append", default=None,
+                   help="serve this model (pretrained name or run folder); repeatable (default: the shipped models)")
     p.set_defaults(func=cmd_demo)

@@ -141,7 +141,8 @@ def cmd_map(args) -> int:
                      axis_labels=(f"PC1 ({ev[0]:.0%} of variance)", f"PC2 ({ev[1]:.0%})"))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(png)
-    print(f"wrote {args.out}: {len(index)} corpus phrases" + "".join(f", {label}: {len(p)} points" for label, p in overlays))
+    placed = "".join(f", {label}: {len(p)} points" for label, p in overlays)
+    print(f"wrote {args.out}: {len(index)} corpus phrases{placed}")
     return 0
 
 
@@ -154,7 +155,8 @@ def cmd_nearest(args) -> int:
         row = int(m.group(1))
         if row >= len(index):
             raise _user_error(f"row {row} is out of range: the index has {len(index)} phrases")
-        queries = [(f"{index.file[row]} bar {index.bar[row] + 1} ({index.style[row]})", index.latents[row:row + 1], row)]
+        label = f"{index.file[row]} bar {index.bar[row] + 1} ({index.style[row]})"
+        queries = [(label, index.latents[row:row + 1], row)]
     else:
         corpus = _read_songs([args.query], ml, track=args.track)
         if len(corpus) == 0:
@@ -192,7 +194,8 @@ def cmd_score(args) -> int:
     if len(args.paths) == 1 and latent.is_dataset_folder(args.paths[0]):
         corpus = latent.read_corpus_dataset(args.paths[0])
         if corpus.tokens.shape[1] != ml.steps:
-            raise _user_error(f"{args.paths[0]} holds {corpus.tokens.shape[1]}-step phrases; the model takes {ml.steps}")
+            raise _user_error(f"{args.paths[0]} holds {corpus.tokens.shape[1]}-step phrases; "
+                              f"the model takes {ml.steps}")
     else:
         corpus = _read_songs(args.paths, ml, track=args.track)
     if len(corpus) == 0:

@@ -72,7 +72,12 @@ def to_map_png(coords: np.ndarray, groups: np.ndarray, overlays: list[tuple[str,
         Drawn on top as numbered, outlined markers joined in order.
     max_points : at most this many corpus points are drawn (a fixed random sample).
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
+
+    try:
+        font = ImageFont.load_default(size=13)
+    except TypeError:  # Pillow < 10.1: the fixed bitmap font
+        font = ImageFont.load_default()
 
     coords = np.asarray(coords, np.float64).reshape(-1, 2)
     groups = np.asarray(groups).astype(str)
@@ -100,20 +105,20 @@ def to_map_png(coords: np.ndarray, groups: np.ndarray, overlays: list[tuple[str,
             draw.line([tuple(q) for q in p], fill=c, width=2)
         for j, (x, y) in enumerate(p):
             draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill=(255, 255, 255), outline=c, width=3)
-            draw.text((x + 7, y - 12), str(j + 1), fill=c)
+            draw.text((x + 7, y - 14), str(j + 1), fill=c, font=font)
     ly = 45
     for g in names:
         draw.ellipse([w - 175, ly + 3, w - 167, ly + 11], fill=color[g])
-        draw.text((w - 160, ly), f"{g} ({int((groups == g).sum())})", fill=(30, 30, 30))
+        draw.text((w - 160, ly), f"{g} ({int((groups == g).sum())})", fill=(30, 30, 30), font=font)
         ly += 18
     for k, (label, pts) in enumerate(overlays):
         c = OVERLAY_COLORS[k % len(OVERLAY_COLORS)]
         draw.ellipse([w - 177, ly + 1, w - 165, ly + 13], fill=(255, 255, 255), outline=c, width=3)
-        draw.text((w - 160, ly), f"{label[:22]} ({len(pts)})", fill=c)
+        draw.text((w - 160, ly), f"{label[:22]} ({len(pts)})", fill=c, font=font)
         ly += 18
-    draw.text((box[0], 12), title, fill=(20, 20, 20))
-    draw.text(((box[0] + box[2]) // 2 - 20, h - 30), axis_labels[0], fill=(60, 60, 60))
-    draw.text((8, (box[1] + box[3]) // 2), axis_labels[1], fill=(60, 60, 60))
+    draw.text((box[0], 12), title, fill=(20, 20, 20), font=font)
+    draw.text(((box[0] + box[2]) // 2 - 60, h - 30), axis_labels[0], fill=(60, 60, 60), font=font)
+    draw.text((4, box[1] - 18), axis_labels[1], fill=(60, 60, 60), font=font)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()

@@ -104,6 +104,27 @@ def weights_checksum(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+def trim_log(log_path: Path, step: int) -> None:
+    """Drop the log rows a resumed run (starting at ``step``) will write again.
+
+    A killed run logged past its last checkpoint; the resumed run repeats
+    those steps and the eval at ``step``. Lines cut short by a kill are dropped.
+    """
+    if not log_path.exists():
+        return
+    keep = []
+    for line in log_path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row.get("step", 0) < step or (row.get("step") == step and row.get("kind") != "eval"):
+            keep.append(line + "\n")
+    tmp = log_path.with_name(log_path.name + ".tmp")
+    tmp.write_text("".join(keep))
+    os.replace(tmp, log_path)
+
+
 # --------------------------------------------------------------------------- the loop
 
 def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool = False,
@@ -165,6 +186,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "metrics.jsonl"
+    if resume and rank == 0:
+        trim_log(log_path, step)
     last: dict = {}
     t_last, seqs = time.time(), 0
     bar = tqdm(total=tc.max_steps, initial=step, desc=f"train {preset}", disable=not progress or rank != 0)

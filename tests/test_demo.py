@@ -13,16 +13,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
-import numpy as np
 import pretty_midi
 import pytest
 
-from .conftest import make_song
 from demo.app import build_demo, instrument_choices, launch, main
 from demo.handlers import MAX_SLOTS, SLOT_WIDTH, Generator, Handlers
 from demo.workspace import ExampleSongs, OutputStore, parse_track, plain, trim_song
 from musiclatent.constants import MAX_FILE_BYTES, STEPS_PER_BAR
 from musiclatent.midi.io import read_melody
+
+from .conftest import make_song
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a request
 

@@ -25,6 +25,15 @@ STYLES = np.array([1, 1, 2])
 STYLE_NAMES = ["any", "reels", "airs"]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The two cores are shared with other work; one thread avoids OpenMP spin-waiting."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 class PerfectModel:
     """Encodes a phrase as itself and decodes it back exactly."""
 

@@ -165,7 +165,7 @@ def _parse_midi_events(data: bytes):
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except EOFError:
-        raise MusicReadError("corrupt MIDI file: it ends in the middle of a track (truncated?)") from None
+        raise MusicReadError("corrupt MIDI file: it ends too early (truncated?)") from None
     except Exception as err:  # mido raises many kinds on corrupt data
         raise MusicReadError(f"corrupt MIDI file ({type(err).__name__}: {err})") from None
     tpb = mid.ticks_per_beat
@@ -223,6 +223,8 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
     Tempo changes do not move notes: times are converted through ticks to
     quarter notes, then quantized to ``steps_per_quarter``.
     """
+    if not data:
+        raise MusicReadError("empty file")
     if len(data) > MAX_FILE_BYTES:
         raise MusicReadError(f"file too large ({len(data) / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
     tpb, groups, tempos, time_sigs = _parse_midi_events(data)
