@@ -46,13 +46,16 @@ SCRIPTS = {
     "generate_speed": ([], ["--repeats", "3"], False, False),
     "demo_speed": ([], ["--repeats", "3"], False, False),
     "anomaly_auroc": ([], ["--n", "300", "--per-style", "50"], True, True),
+    "load_web": ([], ["--clients", "4", "--requests", "2"], False, False),
+    "fuzz_long": ([], ["--cases", "1000"], False, False),
 }
 EVAL_QUICK = ["--max-phrases", "1000", "--samples", "256", "--pairs", "32", "--style-samples", "32",
               "--restyle-phrases", "128"]
 
 # quality targets (issue 6): metric path in the evaluate JSON -> {model: target}; all "higher is better"
 QUALITY = [
-    ("sampled reconstruction accuracy", ("recon_accuracy_sampled", "overall"), {"melody-2bar": 0.95, "melody-16bar": 0.85}),
+    ("sampled reconstruction accuracy", ("recon_accuracy_sampled", "overall"),
+     {"melody-2bar": 0.95, "melody-16bar": 0.85}),
     ("teacher-forced reconstruction accuracy", ("recon_accuracy_teacher_forced", "overall"), {}),
     ("sampled accuracy on note-ons", ("recon_accuracy_sampled_notes", "overall"), {}),
     ("NLL per step (nats)", ("nll_per_step",), {}),
@@ -66,9 +69,14 @@ QUALITY = [
     ("classifier accuracy, held-out real", ("style", "real", "accuracy"), {}),
     ("classifier balanced accuracy, held-out real", ("style", "real", "balanced_accuracy"), {}),
     ("style accuracy, conditioned samples", ("style", "conditioned", "accuracy"), {}),
-    ("conditioned / balanced real accuracy", ("style", "conditioned_to_real"), {"melody-2bar": 0.9, "melody-16bar": 0.9}),
+    ("conditioned / balanced real accuracy", ("style", "conditioned_to_real"),
+     {"melody-2bar": 0.9, "melody-16bar": 0.9}),
     ("style accuracy, restyled at strength 1", ("style", "restyled", "accuracy"), {}),
 ]
+
+PER_STYLE = [("sampled reconstruction accuracy", ("recon_accuracy_sampled", "per_style")),
+             ("style accuracy, conditioned samples", ("style", "conditioned", "per_style")),
+             ("classifier accuracy, held-out real", ("style", "real", "per_style"))]
 
 # generate_speed goals in ms (lower is better)
 GENERATE_GOALS = {"decode_1_melody-16bar_ms": 50.0, "interpolate_16bar_8steps_melody-2bar_ms": 1000.0,
@@ -191,6 +199,14 @@ def quality_table(evals: dict) -> list[str]:
             cells.append(_fmt(v) + mark)
         target = " / ".join(f"≥ {targets[n]:g}" for n in names if n in targets) or "-"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
+    # per style: sampled reconstruction and style accuracy of conditioned samples
+    for label, path in PER_STYLE:
+        styles = []
+        for n in names:
+            styles += [s for s in (_get(evals[n].get("result", {}), path) or {}) if s not in styles]
+        for style in styles:
+            cells = [_fmt((_get(evals[n].get("result", {}), path) or {}).get(style)) for n in names]
+            lines.append(f"| {label}, {style} | " + " | ".join(cells) + " | - |")
     return lines
 
 
@@ -204,7 +220,8 @@ def write_results(path: Path, runs: dict, evals: dict, notes: list[str], args) -
         targets = {label: t[model] for label, _, t in QUALITY if model in t}
         for label, p, _ in QUALITY:
             if label in targets:
-                rows.append(("evaluate", f"{model}: {label}", _get(ev.get("result", {}), p), "", targets[label], "higher"))
+                value = _get(ev.get("result", {}), p)
+                rows.append(("evaluate", f"{model}: {label}", value, "", targets[label], "higher"))
     lines = ["# Benchmark results", "",
              f"- machine: {machine()}, torch {torch.__version__} ({platform.platform()})",
              f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
@@ -212,7 +229,8 @@ def write_results(path: Path, runs: dict, evals: dict, notes: list[str], args) -
              "- ratio = measured / reference; references: Magenta MusicVAE (TensorFlow) training speed on this "
              "machine, the project's speed goals, and the quality targets of the evaluation issue", ""]
     lines += [f"- note: {n}" for n in notes]
-    lines += ["", "## Figures", "", "| benchmark | figure | value | unit | reference | ratio |", "|---|---|---|---|---|---|"]
+    lines += ["", "## Figures", "", "| benchmark | figure | value | unit | reference | ratio |",
+              "|---|---|---|---|---|---|"]
     for bench, fig, value, unit, ref, better in rows:
         lines.append(f"| {bench} | {fig} | {_fmt(value)} | {unit} | {_fmt(ref)} | {_ratio(value, ref, better)} |")
     if evals:
@@ -251,6 +269,9 @@ def main(argv=None) -> int:
         print(f"running {name} ...", flush=True)
         runs[name] = run_script(name, quick if args.quick else full, args.timeout, json_flag)
         print(f"  {'ok' if runs[name]['ok'] else 'FAILED'} in {runs[name]['seconds']} s", flush=True)
+    for extra in sorted(HERE.glob("*.py")):
+        if extra.stem not in SCRIPTS and not extra.stem.startswith("_") and extra.stem != "run_all":
+            notes.append(f"benchmarks/{extra.name} is not in run_all.SCRIPTS: not run")
     if wanted("evaluate"):
         (HERE / "results").mkdir(exist_ok=True)
         for model, data in MODELS.items():
@@ -261,6 +282,14 @@ def main(argv=None) -> int:
             evals[model] = run_evaluate(model, data, HERE / "results" / f"eval-{model}.json",
                                         EVAL_QUICK if args.quick else [], args.timeout)
             print(f"  {'ok' if evals[model]['ok'] else 'FAILED'} in {evals[model]['seconds']} s", flush=True)
+    else:  # reuse the last evaluation JSONs (musiclatent evaluate --json benchmarks/results/eval-<model>.json)
+        for model in MODELS:
+            path = HERE / "results" / f"eval-{model}.json"
+            if path.exists():
+                evals[model] = {"ok": True, "seconds": 0.0, "output": f"(read from {path.relative_to(ROOT)})",
+                                "result": json.loads(path.read_text()),
+                                "command": f"musiclatent evaluate --model {model} --data {MODELS[model]} "
+                                           f"--json {path.relative_to(ROOT)}"}
     out = Path(args.out)
     write_results(out, runs, evals, notes, args)
     print(f"wrote {out}")

@@ -15,6 +15,7 @@ between the two renames, ``checkpoint.old`` is still complete and is loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -151,8 +152,33 @@ def load_model_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor])
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
 
 
+MAX_CONFIG_SIZE = 1 << 14  # no real model has a width, layer count or bar count near this
+
+
+def _config_problem(mc: ModelConfig) -> str | None:
+    """Why a model config read from a file cannot build a model (None if it can)."""
+    for f in dataclasses.fields(mc):
+        value, lowest = getattr(mc, f.name), 0 if f.name == "pos_dim" else 1
+        if isinstance(f.default, int) and not (type(value) is int and lowest <= value <= MAX_CONFIG_SIZE):
+            return f"{f.name} must be an integer in [{lowest}, {MAX_CONFIG_SIZE}], not {value!r}"
+    if type(mc.dropout) not in (int, float) or not 0.0 <= mc.dropout < 1.0:
+        return f"dropout must be a number in [0, 1), not {mc.dropout!r}"
+    if mc.decoder not in ("flat", "hier"):
+        return f"decoder must be 'flat' or 'hier', not {mc.decoder!r}"
+    if not mc.styles or not all(isinstance(s, str) for s in mc.styles):
+        return f"styles must be a list of names, not {mc.styles!r}"
+    return None
+
+
 def model_config_from(config: dict) -> ModelConfig:
+    """The model config of a checkpoint, checked before anything is built from it."""
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise CheckpointError("bad model config: config.json has no 'model' object")
     try:
-        return ModelConfig.from_dict(config["model"])
-    except (KeyError, TypeError, ValueError) as err:
+        mc = ModelConfig.from_dict(config["model"])
+    except (TypeError, ValueError) as err:
         raise CheckpointError(f"bad model config: {err}") from None
+    problem = _config_problem(mc)
+    if problem:
+        raise CheckpointError(f"bad model config: {problem}")
+    return mc

@@ -51,8 +51,10 @@ def add_commands(sub) -> None:
     d = EvalSettings()
     p = sub.add_parser("evaluate", help="reconstruction, realism, interpolation and style metrics of a model",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="pretrained name (melody-2bar, melody-16bar), model folder or run folder")
-    p.add_argument("--data", required=True, help="prepared dataset folder, or a folder/file of music to prepare on the fly")
+    p.add_argument("--model", required=True,
+                   help="pretrained name (melody-2bar, melody-16bar), model folder or run folder")
+    p.add_argument("--data", required=True,
+                   help="prepared dataset folder, or a folder/file of music to prepare on the fly")
     p.add_argument("--json", default=None, metavar="OUT", help="write the full result as JSON here")
     p.add_argument("--split", default=d.split, choices=["auto", "validation", "train", "all"],
                    help="phrases to evaluate (default auto: the validation split if there is one, else all)")
@@ -75,7 +77,8 @@ def add_commands(sub) -> None:
                    help="train a new style classifier on the training split even if the model ships one")
     p.add_argument("--save-classifier", default=None, metavar="DIR",
                    help="save the classifier trained now as DIR/classifier.safetensors + classifier.json")
-    p.add_argument("--classifier-steps", type=int, default=None, metavar="N", help="classifier training steps (default 500)")
+    p.add_argument("--classifier-steps", type=int, default=None, metavar="N",
+                   help="classifier training steps (default 500)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"model batch size (default {d.batch_size})")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (same seed, same numbers)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

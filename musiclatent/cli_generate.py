@@ -196,9 +196,28 @@ def cmd_encode(args) -> int:
 def cmd_export_model(args) -> int:
     from .ship import export_model
 
+    if args.extras_only:
+        from .generate import MusicLatent
+        from .ship import write_extras
+
+        print(f"wrote {write_extras(MusicLatent.from_checkpoint(args.out), args.data, args.out)}")
+        return 0
     card = Path(args.card).read_text() if args.card else ""
     out = export_model(args.run, args.data, args.out, card=card)
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_model_card(args) -> int:
+    import json
+
+    from .ship import model_card
+
+    result = json.loads(Path(args.eval).read_text())
+    commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
+    text = model_card(args.folder, result, args.run, args.data, {k: v for k, v in commands.items() if v})
+    (Path(args.folder) / "README.md").write_text(text)
+    print(f"wrote {Path(args.folder) / 'README.md'}")
     return 0
 
 
@@ -263,7 +282,19 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True, help="the dataset it was trained on (for attribute vectors)")
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--card", default=None, help="markdown model card to include")
+    p.add_argument("--extras-only", action="store_true",
+                   help="only recompute attribute vectors and style means of the model already in --out")
     p.set_defaults(func=cmd_export_model)
+
+    p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")
+    p.add_argument("folder", help="model folder (written by export-model)")
+    p.add_argument("--eval", required=True, help="JSON written by `musiclatent evaluate --json`")
+    p.add_argument("--run", required=True, help="the training run folder")
+    p.add_argument("--data", required=True, help="the dataset it was trained on")
+    p.add_argument("--train-command", default="", help="the exact training command, for the card")
+    p.add_argument("--export-command", default="", help="the exact export command, for the card")
+    p.add_argument("--eval-command", default="", help="the exact evaluation command, for the card")
+    p.set_defaults(func=cmd_model_card)
 
     p = sub.add_parser("demo", help="run the web app (http://127.0.0.1:7860)")
     p.add_argument("--host", default="127.0.0.1")

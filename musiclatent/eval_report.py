@@ -46,7 +46,8 @@ def _interp_lines(x: dict) -> list[str]:
              f"  {'':26s}{'latent':>10s}{'data space':>12s}"]
     for key in ("monotonicity", "max_jump", "linearity_error", "realism", "nll_interpolants"):
         lines.append(f"  {key:26s}{_f(x.get(key)):>10s}{_f(d.get(key)):>12s}")
-    lines.append(f"  (NLL of the real endpoints {_f(x['nll_endpoints'])} nats/step; realism = exp(NLL ends - NLL path))")
+    lines.append(f"  (negative ELBO of the real endpoints {_f(x['nll_endpoints'])} nats/step; "
+                 "realism = exp(NLL ends - NLL path))")
     return lines
 
 
@@ -63,8 +64,8 @@ def _style_lines(x: dict) -> list[str]:
              f"  restyled at strength 1     {_f(rest['accuracy'])} ({rest['phrases']} phrases"
              + ("" if rest["style_means"] else "; no style means in this model") + ")"]
     styles = list(real["per_style"])
-    lines.append("  per style (real / conditioned): "
-                 + ", ".join(f"{s} {_f(real['per_style'].get(s), 2)}/{_f(cond['per_style'].get(s), 2)}" for s in styles))
+    pairs = [f"{s} {_f(real['per_style'].get(s), 2)}/{_f(cond['per_style'].get(s), 2)}" for s in styles]
+    lines.append("  per style (real / conditioned): " + ", ".join(pairs))
     return lines
 
 

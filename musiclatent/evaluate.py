@@ -45,7 +45,7 @@ class EvalSettings:
     temperature: float = 0.5     # for prior samples (realism and style)
     pairs: int = 64              # interpolation pairs
     interp_steps: int = 10       # K: a path has K + 1 points, endpoints included
-    style_samples: int = 64      # conditioned prior samples per style
+    style_samples: int = 100     # conditioned prior samples per style
     restyle_phrases: int = 256   # held-out phrases restyled at strength 1
     batch_size: int = 256
     seed: int = 0
@@ -81,7 +81,8 @@ def load_eval_data(path: str | Path, bars: int, workers: int = 1) -> PhraseSet:
                            command=f"(evaluate) prepare {path} --bars {bars}")
         if manifest["phrases"] == 0:
             reasons = sorted({s["reason"] for s in manifest["files_skipped"]})[:3]
-            raise ValueError(f"no {bars}-bar phrase could be cut from {path}" + (": " + "; ".join(reasons) if reasons else ""))
+            why = (": " + "; ".join(reasons)) if reasons else ""
+            raise ValueError(f"no {bars}-bar phrase could be cut from {path}{why}")
         return load_dataset(tmp)
 
 
@@ -222,7 +223,8 @@ def interpolation_section(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarra
     za, zb = encode_batched(ml, a, s, bs), encode_batched(ml, b, s, bs)
     path_z = ml.interpolate_latents(za, zb, k + 1)                             # (K + 1, M, Z)
     latent = decode_batched(ml, path_z.reshape(-1, ml.z_dim), np.tile(s, k + 1), 0.0, settings.seed, bs)
-    paths = {"latent": latent.reshape(k + 1, len(a), ml.steps), "data_space": metrics.data_space_paths(a, b, k + 1, rng)}
+    paths = {"latent": latent.reshape(k + 1, len(a), ml.steps),
+             "data_space": metrics.data_space_paths(a, b, k + 1, rng)}
     nll_ends = float(np.mean(np.concatenate([score_batched(ml, a, s, bs), score_batched(ml, b, s, bs)])))
     out = {}
     for name, path in paths.items():
@@ -237,6 +239,11 @@ def interpolation_section(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarra
 
 
 # --------------------------------------------------------------------------- style
+
+def _share(hits: np.ndarray) -> float:
+    """Mean of a boolean array; NaN when empty."""
+    return float(np.mean(hits)) if len(hits) else float("nan")
+
 
 def classifier_labels(clf: StyleClassifier, ml: MusicLatent) -> dict[int, int]:
     """Model style id -> classifier class index, for styles both know."""
@@ -274,7 +281,7 @@ def style_section(ml: MusicLatent, clf: StyleClassifier, tokens: np.ndarray, sty
         return {"skipped": "no held-out phrases of at least two styles the classifier knows"}
     truth = np.asarray([to_class[s] for s in held_styles])
     pred = predict(clf, held)
-    per_style = {ml.styles[sid]: float((pred[truth == c] == c).mean()) for sid, c in to_class.items() if (truth == c).any()}
+    per_style = {ml.styles[sid]: _share(pred[truth == c] == c) for sid, c in to_class.items() if (truth == c).any()}
     real = {"accuracy": float((pred == truth).mean()), "balanced_accuracy": metrics.balanced_accuracy(pred, truth),
             "phrases": int(len(held)), "per_style": per_style}
     # conditioned prior samples, the same number per style
@@ -283,21 +290,21 @@ def style_section(ml: MusicLatent, clf: StyleClassifier, tokens: np.ndarray, sty
     gen = decode_batched(ml, z, sids, settings.temperature, settings.seed + 1, settings.batch_size)
     want = np.asarray([to_class[s] for s in sids])
     got = predict(clf, gen)
-    cond = {"accuracy": float((got == want).mean()), "samples": int(len(sids)), "temperature": settings.temperature,
-            "per_style": {ml.styles[sid]: float((got[want == c] == c).mean()) for sid, c in to_class.items()}}
+    cond = {"accuracy": _share(got == want), "samples": int(len(sids)), "temperature": settings.temperature,
+            "per_style": {ml.styles[sid]: _share(got[want == c] == c) for sid, c in to_class.items()}}
     # restyle held-out phrases to another style, strength 1
     pick = rng.permutation(len(held))[:settings.restyle_phrases]
     others = {sid: [t for t in to_class if t != sid] for sid in to_class}
     targets = np.asarray([rng.choice(others[held_styles[i]]) for i in pick])
     restyled_ok = np.zeros(len(pick), bool)
-    for src in np.unique(held_styles[pick]):
-        for tgt in np.unique(targets):
-            m = (held_styles[pick] == src) & (targets == tgt)
-            if m.any():
-                out = ml.restyle(held[pick[m]], int(tgt), 1.0, source_style=int(src))
-                restyled_ok[m] = predict(clf, out) == to_class[int(tgt)]
+    for src, tgt in sorted(set(zip(held_styles[pick].tolist(), targets.tolist()))):   # the facade, one call per pair
+        m = (held_styles[pick] == src) & (targets == tgt)
+        for rows in _chunks(int(m.sum()), settings.batch_size):
+            idx = np.flatnonzero(m)[rows]
+            out = ml.restyle(held[pick[idx]], int(tgt), 1.0, source_style=int(src))
+            restyled_ok[idx] = predict(clf, out) == to_class[int(tgt)]
     uses_means = any(k.startswith("style_mean.") for k in ml.extras)
-    restyled = {"accuracy": float(restyled_ok.mean()) if len(pick) else float("nan"), "phrases": int(len(pick)),
+    restyled = {"accuracy": _share(restyled_ok), "phrases": int(len(pick)),
                 "strength": 1.0, "style_means": uses_means}
     ratio = cond["accuracy"] / real["balanced_accuracy"] if real["balanced_accuracy"] > 0 else float("nan")
     return {"classifier_styles": list(clf.cfg.styles), "real": real, "conditioned": cond, "restyled": restyled,
@@ -340,8 +347,11 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
     }
     ml.model.eval()
 
+    sizes = {"reconstruction": 1, "realism": min(settings.samples - 1, len(tokens) - 1),
+             "interpolation": min(settings.pairs, len(tokens) - 1), "style": 1}
+
     def timed(name, fn):
-        if name in settings.sections:
+        if name in settings.sections and sizes[name] > 0:
             log(f"{name} ...")
             t0 = time.time()
             out = fn()

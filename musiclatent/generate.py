@@ -213,17 +213,30 @@ class MusicLatent:
 
     def restyle(self, tokens, target_style, strength: float = 1.0, source_style=None, temperature: float = 0.0,
                 seed: int | None = 0, attributes: dict[str, float] | None = None) -> np.ndarray:
-        """Encode under the source style, blend toward the target style's mean latent by
-        ``strength`` and decode under the target style; (n, T) -> (n, T)."""
+        """Play phrases in another style; (n, T) -> (n, T).
+
+        The phrases are encoded unconditioned (so z keeps their style), then moved by
+        ``strength`` s in [0, 1]: z' = z + s * (0.5 (m_t - z) + (m_t - m_s)), i.e. blended
+        halfway toward the target style's mean latent m_t and shifted by the difference
+        between the target's and the source style's means (m_s: the source style's mean,
+        or the mean over styles when the source is unknown). The result is decoded under
+        the target style. At s = 0 this is the plain reconstruction.
+        """
         if not 0.0 <= float(strength) <= 1.0:
             raise ValueError(f"strength must lie in [0, 1], got {strength}")
         target = self.style_id(target_style)
-        z = self.encode(tokens, source_style)
-        src_mean = self.style_mean(source_style) if source_style not in (None, "", STYLE_ANY) else 0.0
-        z = z + float(strength) * (self.style_mean(target) - src_mean)
-        z = z + self.attribute_offset(attributes)
-        dec_style = target if strength > 0 else self.style_id(source_style)
-        return self.decode(z, dec_style, temperature, seed)
+        z = self.encode(tokens, None)
+        if strength <= 0:
+            return self.decode(z + self.attribute_offset(attributes), None, temperature, seed)
+        m_t = self.style_mean(target)
+        if source_style not in (None, "", STYLE_ANY):
+            m_s = self.style_mean(source_style)
+        else:
+            means = [self.style_mean(s) for s in self.styles[1:]]
+            m_s = np.mean(means, axis=0) if means else np.zeros(self.z_dim, np.float32)
+        s = float(strength)
+        z = z + s * (0.5 * (m_t - z) + (m_t - m_s)) + self.attribute_offset(attributes)
+        return self.decode(z.astype(np.float32), target, temperature, seed)
 
     def variations(self, tokens, n: int = 4, similarity: float = 0.8, style=None, temperature: float = 0.0,
                    seed: int | None = 0) -> np.ndarray:

@@ -34,7 +34,9 @@ def compute_extras(ml: MusicLatent, data_dir: str | Path, max_phrases: int = 200
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.permutation(len(train))[:max_phrases])
     toks, styles = train.tokens[idx], train.style[idx]
-    z = encode_all(ml, toks, styles)
+    # unconditioned encodings keep each phrase's style in z: attribute vectors and the
+    # per-style means that restyle moves between live in that space
+    z = encode_all(ml, toks, np.zeros_like(styles))
     extras = {f"attr.{k}": v for k, v in attribute_vectors(z, compute_attributes(toks)).items()}
     for sid, name in enumerate(ml.styles):
         if sid == 0:
@@ -43,6 +45,14 @@ def compute_extras(ml: MusicLatent, data_dir: str | Path, max_phrases: int = 200
         if mask.any():
             extras[f"style_mean.{name}"] = z[mask].mean(0).astype(np.float32)
     return extras
+
+
+def write_extras(ml: MusicLatent, data_dir: str | Path, out_dir: str | Path) -> Path:
+    """(Re)compute attribute vectors and style means of a model folder from its data."""
+    extras = compute_extras(ml, data_dir)
+    path = Path(out_dir) / "extras.safetensors"
+    save_file({k: torch.from_numpy(v).half() for k, v in extras.items()}, str(path))
+    return path
 
 
 def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path, card: str = "") -> Path:
@@ -66,3 +76,80 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     if card:
         (out_dir / "README.md").write_text(card)
     return out_dir
+
+
+def _fmt(x) -> str:
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_dir: str | Path,
+               commands: dict[str, str]) -> str:
+    """Markdown model card: data, commands, steps, wall time and held-out metrics per style."""
+    folder, run_dir = Path(folder), Path(run_dir)
+    config = json.loads((folder / "config.json").read_text())
+    trained = config.get("trained", {})
+    manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
+    mc, tc = config["model"], config["train"]
+    size_mb = (folder / "model.safetensors").stat().st_size / 1e6
+    name = folder.name
+    rows = []
+    for key, label in (("recon_accuracy_teacher_forced", "reconstruction accuracy, teacher-forced"),
+                       ("recon_accuracy_sampled", "reconstruction accuracy, sampled (argmax, own outputs, from mu)"),
+                       ("recon_accuracy_sampled_notes", "sampled accuracy on note-on steps")):
+        r = eval_result.get(key, {})
+        rows.append(f"| {label} | {_fmt(r.get('overall'))} | " +
+                    " | ".join(_fmt(r.get("per_style", {}).get(s, "-")) for s in mc["styles"][1:]) + " |")
+    styles_hdr = " | ".join(mc["styles"][1:])
+    real = eval_result.get("realism", {})
+    interp = eval_result.get("interpolation", {})
+    style = eval_result.get("style", {})
+    lat, dat = interp.get("latent", interp), interp.get("data_space", {})
+    seqs = trained.get("step", 0) * tc["batch_size"]
+    wall = trained.get("wall_s") or 0.0
+    lines = [
+        f"# {name}",
+        "",
+        f"A style-conditioned recurrent VAE over melody phrases: BiLSTM encoder "
+        f"({mc['enc_hidden']} per direction), {mc['decoder']} LSTM decoder "
+        f"({mc['dec_layers']}x{mc['dec_hidden']}" + (f", conductor {mc['conductor_layers']}x{mc['conductor_hidden']}"
+                                                     if mc["decoder"] == "hier" else "") +
+        f"), z = {mc['z_dim']}, {mc['bars']} bars of 16 steps ({mc['bars'] * 16} steps), 130 token classes. "
+        f"Weights: fp16 safetensors, {size_mb:.1f} MB.",
+        "",
+        "## Data",
+        f"`{data_dir}`: music21's bundled corpus prepared by `musiclatent prepare` "
+        f"({manifest['phrases']:,} phrases from {manifest['files_ok']:,} pieces; validation split by piece, "
+        f"{manifest['phrases_validation']:,} phrases). Styles: " +
+        ", ".join(f"{k} {v:,}" for k, v in manifest["styles"].items()) + ". See `data/README.md`.",
+        "",
+        "## How it was made",
+        "```",
+        *[f"{cmd}" for cmd in commands.values()],
+        "```",
+        f"Training: {trained.get('step', '?'):,} steps of batch {tc['batch_size']} ({seqs:,} sequences), "
+        f"{wall / 60:.0f} min of training wall time on 2 CPU cores (bf16 autocast: {tc['bf16']}); Adam lr {tc['lr']} "
+        f"decaying x{tc['lr_decay']} per step to {tc['min_lr']}, beta up to {tc['beta_max']} with "
+        f"{tc['free_bits']} free bits, inverse-sigmoid scheduled sampling (k = {tc['sampling_rate']}), "
+        f"+-{tc['augment_semitones']} semitone transposition, {tc['style_dropout']:.0%} of rows trained as style 'any'.",
+        "",
+        "## Held-out metrics (validation split, `musiclatent evaluate`)",
+        f"| metric | overall | {styles_hdr} |",
+        "|---|---|" + "---|" * (len(mc["styles"]) - 1),
+        *rows,
+        "",
+        f"- NLL {_fmt(eval_result.get('nll_per_step'))} nats/step, KL {_fmt(eval_result.get('kl_bits'))} bits, "
+        f"active dims {eval_result.get('active_dims')}/{mc['z_dim']}.",
+        f"- Realism (MGEval-style, {real.get('samples')} prior samples at temperature {real.get('temperature')}): "
+        f"mean overlap area {_fmt(real.get('overlap_area'))}, KL {_fmt(real.get('kl'))}.",
+        f"- Interpolation ({interp.get('pairs', '?')} pairs): monotonicity {_fmt(lat.get('monotonicity'))} "
+        f"(data-space baseline {_fmt(dat.get('monotonicity'))}), max jump {_fmt(lat.get('max_jump'))}, "
+        f"linearity error {_fmt(lat.get('linearity_error'))}.",
+        f"- Style classifier (shipped beside the model): held-out accuracy on real phrases "
+        f"{_fmt(style.get('real', {}).get('accuracy'))} (balanced {_fmt(style.get('real', {}).get('balanced_accuracy'))}); "
+        f"on style-conditioned prior samples {_fmt(style.get('conditioned', {}).get('accuracy'))}; "
+        f"on restyled phrases at strength 1 {_fmt(style.get('restyled', {}).get('accuracy'))}.",
+        "",
+        "The full JSON is `benchmarks/results/eval-" + name + ".json`.",
+        "",
+    ]
+    return "\n".join(lines)

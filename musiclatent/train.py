@@ -60,8 +60,10 @@ def estimate_metrics(model: MusicVAE, data: PhraseSet, batches: int, batch_size:
     n = min(len(data), batches * batch_size)
     if n == 0:
         return {}
-    tok = torch.from_numpy(data.tokens[:n].astype(np.int64))
-    sty = torch.from_numpy(data.style[:n])
+    # a fixed random subset: the split is ordered by piece (and so by style), its head is not representative
+    pick = np.sort(np.random.default_rng(0).permutation(len(data))[:n])
+    tok = torch.from_numpy(data.tokens[pick].astype(np.int64))
+    sty = torch.from_numpy(data.style[pick])
     tf_acc, samp_acc, nll, kl = [], [], [], []
     for i in range(0, n, batch_size):
         x, s = tok[i:i + batch_size], sty[i:i + batch_size]

@@ -218,7 +218,8 @@ K:D
 
 MUSICXML = """<?xml version="1.0" encoding="UTF-8"?>
 <score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Melody</part-name></score-part></part-list>
-<part id="P1"><measure number="1"><attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes>
+<part id="P1"><measure number="1"><attributes><divisions>1</divisions>
+<time><beats>4</beats><beat-type>4</beat-type></time></attributes>
 <note><pitch><step>C</step><octave>4</octave></pitch><duration>1</duration></note>
 <note><pitch><step>E</step><octave>4</octave></pitch><duration>1</duration></note>
 <note><pitch><step>G</step><octave>4</octave></pitch><duration>2</duration></note>
@@ -238,6 +239,15 @@ def mxl(xml: bytes = MUSICXML.encode()) -> bytes:
         z.writestr("META-INF/container.xml", CONTAINER)
         z.writestr("score.xml", xml)
     return buf.getvalue()
+
+
+SCORE_PIECES = [  # fragments that upset ABC and MusicXML parsers
+    "X:", "X:1\n", "K:", "K:Hp\n", "M:0/0\n", "L:1/0\n", "Q:0\n", "|:", ":|", "[", "]", "(3", "(9:1:99",
+    "^^^", "__", "z", "\n", "<", ">", "&", "&amp;", "\x00", "é", "{", "}", "!trill!", "\"", "%", "1000000",
+    "-1", "/0", "A,,,,,,,,,,,,", "c''''''''''''", "V:2\n", "T:", "P:A\n", "w:", "[M:7/0]", "[L:0]",
+    "<note>", "</measure>", "<duration>-1</duration>", "<divisions>0</divisions>", "<beats>0</beats>",
+    "<beat-type>3</beat-type>", "<octave>99</octave>", "<alter>99</alter>", "<tie type=\"stop\"/>",
+    "<chord/>", "<backup><duration>99</duration></backup>", "<measure number=\"x\">", "<!--", "]]>"]
 
 
 def text_mutation(text: str, pos: int, piece: str, cut: int) -> str:

@@ -157,6 +157,14 @@ def test_evaluate_refuses_other_phrase_lengths(debug_model, tiny_dataset):
         evaluate(debug_model, data)
 
 
+def test_sections_without_samples_are_left_out(debug_model, tiny_dataset):
+    data = load_eval_data(tiny_dataset, debug_model.bars)
+    res = evaluate(debug_model, data, EvalSettings(samples=0, pairs=0, sections=("reconstruction", "realism",
+                                                                                  "interpolation")))
+    assert "recon_accuracy_sampled" in res and "realism" not in res and "interpolation" not in res
+    assert list(res["seconds"]) == ["reconstruction"]
+
+
 # --------------------------------------------------------------------------- end to end
 
 SMALL = ["--samples", "24", "--pairs", "4", "--interp-steps", "4", "--style-samples", "4",

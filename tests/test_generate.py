@@ -93,3 +93,26 @@ def test_attribute_note_density_direction():
     up = note_density(ml.sample(64, temperature=0.0, seed=11, attributes={"note_density": 2.0})).mean()
     down = note_density(ml.sample(64, temperature=0.0, seed=11, attributes={"note_density": -2.0})).mean()
     assert down < base < up
+
+
+def test_restyle_changes_the_style_classifiers_verdict():
+    """Restyling held-out phrases to a target style (strength 1) makes the shipped style
+    classifier name that style far more often than it does for the originals."""
+    import torch
+
+    from musiclatent.classifier import load_classifier, predict
+    from musiclatent.data.dataset import load_dataset
+
+    try:
+        ml = MusicLatent.from_pretrained("melody-2bar")
+        clf, _ = load_classifier(ml.folder)
+    except FileNotFoundError:
+        pytest.skip("shipped melody-2bar model or its style classifier not present")
+    val = load_dataset("data/melody-2bar").validation()
+    source, target = ml.styles.index("german"), "chinese"
+    phrases = val.tokens[val.style == source][:96].astype(np.int64)
+    target_idx = list(clf.cfg.styles).index(target)
+    with torch.no_grad():
+        before = (predict(clf, phrases) == target_idx).mean()
+        after = (predict(clf, ml.restyle(phrases, target, strength=1.0, source_style="german")) == target_idx).mean()
+    assert after > before + 0.15

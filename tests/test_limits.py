@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from musiclatent.constants import MAX_NOTES, MAX_QUARTERS
+from musiclatent.midi.io import MAX_ABC_MUSIC_CHARS
 from tests import fuzz_cases as fc
 
 MAX_RSS_GROWTH_MB = 500
@@ -26,16 +27,24 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = textwrap.dedent("""
     import json, resource, sys, time
     from pathlib import Path
-    import numpy, mido, music21.converter  # imported before the baseline: we measure the reading
-    from musiclatent.midi.io import MusicReadError, read_melodies
+    import numpy, mido  # imported before the baseline: we measure the reading
+    from musiclatent.midi.io import MusicReadError, read_melodies, read_melody
 
     path, mode = Path(sys.argv[1]), sys.argv[2]
+    if path.suffix != ".mid":
+        import music21.converter
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a runaway fails here, not the machine
-    data = path.read_bytes() if mode == "bytes" else None
+    data = None if mode == "path" else path.read_bytes()
     base = resource.getrusage(resource.RUSAGE_SELF)
+    try:  # resident now (not the import-time peak), so the growth below is an upper bound
+        rss_kb = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024
+    except OSError:
+        rss_kb = base.ru_maxrss
     try:
-        pieces = read_melodies(path, data=data)
-        result = pieces[0][1]
+        if mode == "melody":  # what the web app does with an upload
+            result = read_melody(path, data=data)
+        else:
+            result = read_melodies(path, data=data)[0][1]
         if isinstance(result, MusicReadError):
             outcome, message = "error", str(result)
         else:
@@ -45,7 +54,7 @@ CHILD = textwrap.dedent("""
     end = resource.getrusage(resource.RUSAGE_SELF)
     cpu = end.ru_utime + end.ru_stime - base.ru_utime - base.ru_stime
     print(json.dumps({"outcome": outcome, "message": message, "cpu_s": round(cpu, 2),
-                      "rss_growth_mb": round((end.ru_maxrss - base.ru_maxrss) / 1024, 1)}))
+                      "rss_growth_mb": round((end.ru_maxrss - rss_kb) / 1024, 1)}))
 """)
 
 
@@ -60,7 +69,8 @@ def mxl_million_notes() -> bytes:
 
 
 CASES = {
-    # name: (file name, builder, "path" or "bytes", expected outcome, fragment of the message)
+    # name: (file name, builder, how it is read, expected outcome, fragment of the message)
+    # read: "path" = read_melodies(path), "bytes" = read_melodies(data=...), "melody" = read_melody(data=...)
     "midi_50mb_on_disk": ("big.mid", lambda: fc.many_notes_midi(50 * 1024 * 1024 // 6), "path", "error", "too large"),
     "midi_50mb_in_memory": ("big.mid", lambda: fc.many_notes_midi(50 * 1024 * 1024 // 6), "bytes", "error",
                             "too large"),
@@ -75,6 +85,11 @@ CASES = {
     "mxl_1m_notes_zipped": ("bomb.mxl", mxl_million_notes, "bytes", "error", "unzips to"),
     "abc_one_huge_tune": ("huge.abc", lambda: (fc.ABC_TUNE + "|:DFAF dFAF:|\n" * 100_000).encode(), "bytes",
                           "error", "ABC tune too long"),
+    "abc_book_of_200k_tunes": ("book.abc", lambda: "".join(f"X:{i}\nK:C\nz4|\n" for i in range(200_000)).encode(),
+                               "melody", "error", "no notes"),
+    # the slowest shape music21 parses (a bar per note), just under the limit: slow, but bounded
+    "abc_longest_allowed_tune": ("long.abc", lambda: (fc.ABC_TUNE[:-1] + "C|" * (MAX_ABC_MUSIC_CHARS // 2 - 30))
+                                 .encode(), "bytes", "ok", ""),
 }
 
 

@@ -49,7 +49,8 @@ MUSIC_EXTENSIONS = (".mid", ".midi", ".abc", ".xml", ".mxl", ".musicxml", ".krn"
 # Limits derived from the ones in constants.py
 MAX_EVENTS = 3 * MAX_NOTES  # note-on + note-off of every note, plus controllers and meta events
 MAX_UNZIPPED_BYTES = 4 * MAX_FILE_BYTES  # compressed MusicXML, once unzipped
-MAX_ABC_TUNE_CHARS = 8_000  # music21's ABC parser is quadratic: ~20 s of CPU at this size
+MAX_ABC_MUSIC_CHARS = 4_000  # music21's ABC parser is quadratic in bars x notes: ~10 s of CPU at this size
+MAX_TUNES_TRIED = 5  # read_melody of an ABC book parses at most this many tunes (not a whole 5 MB book)
 
 
 class MusicReadError(ValueError):
@@ -395,6 +396,11 @@ def _check_mxl_size(data: bytes) -> None:
         raise MusicReadError(f"MXL file unzips to {total / 1e6:.0f} MB (over {MAX_UNZIPPED_BYTES / 1e6:.0f} MB)")
 
 
+def _abc_music_chars(text: str) -> int:
+    """Characters on an ABC tune's music lines (not fields such as ``T:`` or ``w:``, not comments)."""
+    return sum(len(line) for line in text.splitlines() if not re.match(r"[A-Za-z+]:|%", line))
+
+
 def _parse_with_music21(data: bytes | str, fmt: str):
     """Parse score text or MXL bytes; never a path, URL or music21's pickle cache."""
     from music21 import converter
@@ -412,9 +418,9 @@ def _parse_with_music21(data: bytes | str, fmt: str):
             finally:
                 os.unlink(tmp)
         text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-        if fmt == "abc" and len(text) > MAX_ABC_TUNE_CHARS:
-            raise MusicReadError(f"ABC tune too long ({len(text):,} characters > {MAX_ABC_TUNE_CHARS:,}); "
-                                 "music21's ABC parser slows down quadratically")
+        if fmt == "abc" and _abc_music_chars(text) > MAX_ABC_MUSIC_CHARS:
+            raise MusicReadError(f"ABC tune too long ({_abc_music_chars(text):,} characters of music > "
+                                 f"{MAX_ABC_MUSIC_CHARS:,}); music21's ABC parser slows down quadratically")
         # parseData, not parse: parse() would open text that looks like a path and fetch one that looks like a URL
         return converter.parseData(text, format={"musicxml": "musicxml", "abc": "abc", "krn": "humdrum"}[fmt])
     except MusicReadError:
@@ -501,9 +507,10 @@ def count_abc_tunes(data: bytes) -> int:
 
 def read_melody(path: str | os.PathLike, track: str | int | None = None, style: str = "",
                 steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None) -> Melody:
-    """Read the melody of a file (for an ABC book, its first readable tune)."""
+    """Read the melody of a file (for an ABC book, its first readable tune among the first few)."""
     errors = []
-    for _, result in read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter, data=data):
+    for _, result in read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter, data=data,
+                                   tune_range=(0, MAX_TUNES_TRIED)):
         if isinstance(result, Melody):
             return result
         errors.append(str(result))
