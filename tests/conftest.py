@@ -9,6 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pretty_midi
 import pytest
+import torch
+
+# tiny models run fastest on one thread, and the suite stays fast on a busy 2-core machine
+torch.set_num_threads(1)
 
 STYLES = ("reels", "airs", "marches")
 
