@@ -22,10 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from musiclatent import anomaly, latent  # noqa: E402
+from musiclatent.constants import NOTE_ON_OFFSET  # noqa: E402
 from musiclatent.data.dataset import load_dataset  # noqa: E402
 from musiclatent.generate import MusicLatent  # noqa: E402
 
@@ -56,6 +59,40 @@ def anomaly_table(ml, real: np.ndarray, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
+@torch.no_grad()
+def score_parts(ml, tokens: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
+    """Per phrase, under style "any" with z = mu: reconstruction NLL (nats), KL (nats), NLL per note-on."""
+    out = {"reconstruction NLL": [], "KL": [], "NLL per note": []}
+    for i in range(0, len(tokens), batch):
+        t = torch.as_tensor(tokens[i:i + batch], dtype=torch.long)
+        s = torch.zeros(len(t), dtype=torch.long)
+        mu, logvar = ml.model.encode(t, s)
+        ce = F.cross_entropy(ml.model.logits(mu, s, t).float().transpose(1, 2), t, reduction="none")
+        note = (t >= NOTE_ON_OFFSET).float()
+        out["reconstruction NLL"].append(ce.sum(1).numpy())
+        out["KL"].append((0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)).numpy())
+        out["NLL per note"].append(((ce * note).sum(1) / note.sum(1).clamp(min=1)).numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None) -> list[dict]:
+    """AUROC of alternative typicality scores, to show what the default (negative ELBO) trades off."""
+    sets = corrupted_sets(real, rng)
+    parts = {name: score_parts(ml, t) for name, t in [("real", real), *sets.items()]}
+    if index is not None:
+        train = index.latents[index.split != "validation"]
+        for name, t in [("real", real), *sets.items()]:
+            _, d = latent.search(train, latent.encode_for_index(ml, t), 10, "cosine")
+            parts[name]["mean cosine distance to 10 nearest"] = d.mean(1)
+    rows = []
+    for score in parts["real"]:
+        row = {"score": score}
+        for name in sets:
+            row[name] = latent.auroc(parts["real"][score], parts[name][score])
+        rows.append(row)
+    return rows
+
+
 def style_table(ml, ds, per_style: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray, dict]:
     """Mean score of each style's held-out phrases (rows) under each condition (columns), and how
     often the own style gives the lowest score among the named styles."""
@@ -82,6 +119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=1000, help="held-out real phrases (default 1000)")
     ap.add_argument("--per-style", type=int, default=200, help="phrases per style in the style table")
     ap.add_argument("--index", default=None, help="also report neighbour style agreement on this index folder")
+    ap.add_argument("--variants", action="store_true",
+                    help="also the AUROC of alternative scores (reconstruction, KL, per note, latent kNN)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="write the numbers to this JSON file")
     args = ap.parse_args(argv)
@@ -118,12 +157,21 @@ def main(argv=None) -> int:
     out = {"model": args.model, "data": args.data, "anomaly": rows,
            "style_matrix": {"conditions": conds, "styles": named, "mean_score": matrix.tolist()},
            "own_style_lowest": own_best}
-    if args.index:
-        idx = latent.read_index(args.index)
+    idx = latent.read_index(args.index) if args.index else None
+    if args.variants:
+        rows = variants_table(ml, real, rng, idx)
+        names = [k for k in rows[0] if k != "score"]
+        print("\nAUROC of alternative scores (same real phrases, fresh corruptions)")
+        print(f"{'score':36s} " + " ".join(f"{n:>15s}" for n in names))
+        for r in rows:
+            print(f"{r['score']:36s} " + " ".join(f"{r[n]:15.3f}" for n in names))
+        out["variants"] = rows
+    if idx is not None:
         res = latent.neighbour_style_agreement(idx, k=10)
         out["neighbours"] = res
         print(f"\nneighbour style agreement on {args.index} ({len(idx)} phrases, k=10, cosine, other files only): "
-              f"{res['agreement']:.3f} vs chance {res['chance']:.3f} (lift {res['lift']:.2f}x)")
+              f"{res['agreement']:.3f} vs chance {res['chance']:.3f} (lift {res['lift']:.2f}x); balanced over "
+              f"styles {res['balanced_agreement']:.3f} vs {res['balanced_chance']:.3f}")
         for s, v in res["per_style"].items():
             print(f"  {s:10s} {v['agreement']:.3f} vs {v['chance']:.3f}  ({v['queries']} queries)")
     if args.json:

@@ -22,7 +22,7 @@ from musiclatent.export import STEP_COLORS, phrases_to_pretty_midi
 from musiclatent.midi.io import MusicReadError, read_melody
 from musiclatent.songs import song_phrases
 
-MAP_POINTS = 3000  # corpus points drawn (a fixed sample); search always uses the whole index
+MAP_POINTS = 2000  # corpus points drawn (a fixed sample); search always uses the whole index
 UPLOAD, GENERATED, PATH = "▶ your melody", "★ generated", "→ path A to B"
 OVERLAY_COLORS = {UPLOAD: "#000000", GENERATED: "#dc143c", PATH: "#0050c8"}
 RESULT_COLUMNS = ["rank", "distance", "style", "file", "bar"]
@@ -113,9 +113,9 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
     except ValueError as err:
         return f"**{name}**: cannot score under style {style}: {err}", pd.DataFrame(columns=PHRASE_COLUMNS)
     mean_pct = float(latent.percentile_of([scores.mean()], ref)[0])
-    table = pd.DataFrame({"phrase": np.arange(1, len(tokens) + 1),
-                          "bars": [f"{b}-{b + ml.bars - 1}" for b in bars], "score": np.round(scores, 3),
-                          "percentile": np.round(pct, 1), "reading": [latent.reading(p) for p in pct]})
+    table = pd.DataFrame({"phrase": np.arange(1, len(tokens) + 1), "bars": [f"{b}-{b + ml.bars - 1}" for b in bars],
+                          "score": np.round(scores.astype(float), 3), "percentile": np.round(pct.astype(float), 1),
+                          "reading": [latent.reading(p) for p in pct]})
     line = (f"**{name}** is {latent.reading(mean_pct)} (typicality score {scores.mean():.3f} nats/step "
             f"{'under style ' + style if style else 'unconditioned'}, percentile {mean_pct:.0f} among "
             f"{len(ref)} training phrases; {len(tokens)} phrases).")
@@ -231,7 +231,7 @@ def build_explore_tab(generator) -> dict:
             generate = gr.Button("Generate and place")
     message = gr.Markdown()
     plot = map_plot(corpus_frame(first), x="x", y="y", color="style", tooltip=["file", "bar", "style"],
-                    x_title="PC1", y_title="PC2", height=520, label="Corpus map")
+                    x_title="PC1", y_title="PC2", label="Corpus map")
     phrases = gr.Dataframe(headers=PHRASE_COLUMNS, label="Typicality per phrase", interactive=False)
     state, rows = gr.State({}), gr.State([])
     gr.Markdown("### Find similar")

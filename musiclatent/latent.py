@@ -399,7 +399,9 @@ def neighbour_style_agreement(index: LatentIndex, k: int = 10, metric: str = "co
     """How often a phrase's k nearest neighbours (other files only) share its style, vs chance.
 
     Chance is, per query, the share of eligible rows (not of its file) with its
-    style, averaged over queries. Returns agreement, chance, lift, per_style.
+    style, averaged over queries. Returns agreement, chance, lift, per_style and
+    the balanced (mean over styles) agreement and chance, which a dominant style
+    cannot inflate.
     """
     n = len(index)
     if n < 2:
@@ -422,8 +424,11 @@ def neighbour_style_agreement(index: LatentIndex, k: int = 10, metric: str = "co
             per_style[s] = {"queries": int(sel.sum()), "agreement": float(agree_q[sel].mean()),
                             "chance": float(chance[sel].mean())}
     agreement, base = float(agree_q[has].mean()), float(chance[has].mean())
+    balanced = float(np.mean([v["agreement"] for v in per_style.values()]))
+    balanced_chance = float(np.mean([v["chance"] for v in per_style.values()]))
     return {"k": k, "metric": metric, "queries": int(has.sum()), "agreement": agreement, "chance": base,
-            "lift": agreement / base if base > 0 else float("inf"), "per_style": per_style}
+            "lift": agreement / base if base > 0 else float("inf"), "balanced_agreement": balanced,
+            "balanced_chance": balanced_chance, "per_style": per_style}
 
 
 # --------------------------------------------------------------------------- model-facing helpers
@@ -465,7 +470,7 @@ def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarr
 
 def reading(percentile: float) -> str:
     """One line for people: "more unusual than 97% of the corpus"."""
-    p = float(percentile)
+    p = float(np.clip(percentile, 0.0, 100.0))
     if p >= 50:
-        return f"more unusual than {int(p)}% of the corpus"
-    return f"more typical than {int(100.0 - p)}% of the corpus"
+        return f"more unusual than {round(p)}% of the corpus"
+    return f"more typical than {round(100.0 - p)}% of the corpus"

@@ -116,7 +116,7 @@ def to_map_png(coords: np.ndarray, groups: np.ndarray, overlays: list[tuple[str,
         draw.ellipse([w - 177, ly + 1, w - 165, ly + 13], fill=(255, 255, 255), outline=c, width=3)
         draw.text((w - 160, ly), f"{label[:22]} ({len(pts)})", fill=c, font=font)
         ly += 18
-    draw.text((box[0], 12), title, fill=(20, 20, 20), font=font)
+    draw.text((box[0] + 40, 4), title, fill=(20, 20, 20), font=font)
     draw.text(((box[0] + box[2]) // 2 - 60, h - 30), axis_labels[0], fill=(60, 60, 60), font=font)
     draw.text((4, box[1] - 18), axis_labels[1], fill=(60, 60, 60), font=font)
     buf = io.BytesIO()

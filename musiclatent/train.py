@@ -205,7 +205,7 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         if rank == 0 and step > 0 and step % tc.eval_every == 0:
             last = {"step": step, **estimate_metrics(model, val_set, tc.val_batches, tc.batch_size, tc.bf16)}
             with open(log_path, "a") as fh:
-                fh.write(json.dumps({"kind": "eval", **last}) + "\n")
+                fh.write(json.dumps({**last, "kind": "eval"}) + "\n")
         # checkpoint
         if step > 0 and step % tc.checkpoint_every == 0:
             checkpoint()
@@ -239,7 +239,7 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     if rank == 0:
         last = {**last, "step": step, **estimate_metrics(model, val_set, tc.val_batches, tc.batch_size, tc.bf16)}
         with open(log_path, "a") as fh:
-            fh.write(json.dumps({"kind": "eval", **last}) + "\n")
+            fh.write(json.dumps({**last, "kind": "eval"}) + "\n")
     checkpoint()
     if world > 1:
         import torch.distributed as dist

@@ -123,7 +123,7 @@ def test_neighbour_agreement_synthetic_clusters():
     styles = np.repeat(["a", "b", "c"], 40)
     files = [f"f{i // 2}" for i in range(120)]  # two phrases per file, like overlapping windows
     res = latent.neighbour_style_agreement(synthetic_index(z, styles, files), k=5, metric="euclidean")
-    assert res["agreement"] == 1.0
+    assert res["agreement"] == res["balanced_agreement"] == 1.0
     assert res["chance"] == pytest.approx(38 / 118)  # own file's 2 rows excluded from 120
     shuffled = latent.neighbour_style_agreement(synthetic_index(rng.standard_normal((120, 3)), styles, files), k=5)
     assert abs(shuffled["agreement"] - shuffled["chance"]) < 0.15
@@ -133,6 +133,7 @@ def test_percentile_and_reading():
     ref = np.arange(100, dtype=float)
     np.testing.assert_array_equal(latent.percentile_of([-1, 50, 97.5, 1000], ref), [0, 50, 98, 100])
     assert latent.reading(97.4) == "more unusual than 97% of the corpus"
+    assert latent.reading(97.96) == "more unusual than 98% of the corpus"  # as the .1f percentile prints it
     assert latent.reading(20.0) == "more typical than 80% of the corpus"
 
 
@@ -294,5 +295,7 @@ def test_bundled_index_neighbours_share_style_far_above_chance(name):
                     f"(built by `musiclatent index data/{name} --model musiclatent/pretrained/{name} "
                     f"--out musiclatent/pretrained/{name}/index`)")
     ml = MusicLatent.from_pretrained(name)
-    res = latent.neighbour_style_agreement(ml.latent_index(), k=10, max_queries=500)
-    assert res["agreement"] > 1.5 * res["chance"], res
+    res = latent.neighbour_style_agreement(ml.latent_index(), k=10, max_queries=1000)
+    # balanced over styles, so the dominant style (german) cannot carry it; measured ~2.5x on checkpoints
+    assert res["balanced_agreement"] > 2 * res["balanced_chance"], res
+    assert res["agreement"] > res["chance"] + 0.1, res
