@@ -80,7 +80,10 @@ def color_map(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def map_plot(frame: pd.DataFrame, **kwargs) -> gr.ScatterPlot:
-    return gr.ScatterPlot(value=frame, color_map=color_map(frame) if len(frame) else None, **kwargs)
+    """The map (or an update of it): overlays first in the legend, drawn last (on top)."""
+    colors = color_map(frame) if len(frame) else None
+    legend = sorted(colors, key=lambda k: k not in OVERLAY_COLORS) if colors else None
+    return gr.ScatterPlot(value=frame, color_map=colors, colors_in_legend=legend, **kwargs)
 
 
 def phrase_audio(tokens: np.ndarray) -> tuple[int, np.ndarray]:

@@ -85,7 +85,7 @@ CASES = {
     "mxl_1m_notes_zipped": ("bomb.mxl", mxl_million_notes, "bytes", "error", "unzips to"),
     "abc_one_huge_tune": ("huge.abc", lambda: (fc.ABC_TUNE + "|:DFAF dFAF:|\n" * 100_000).encode(), "bytes",
                           "error", "ABC tune too long"),
-    "abc_book_of_200k_tunes": ("book.abc", lambda: "".join(f"X:{i}\nK:C\nz4|\n" for i in range(200_000)).encode(),
+    "abc_book_of_200k_tunes": ("book.abc", lambda: "".join(f"X:{i}\nL:1/8\nK:C\nz4|\n" for i in range(200_000)).encode(),
                                "melody", "error", "no notes"),
     # the slowest shape music21 parses (a bar per note), just under the limit: slow, but bounded
     "abc_longest_allowed_tune": ("long.abc", lambda: (fc.ABC_TUNE[:-1] + "C|" * (MAX_ABC_MUSIC_CHARS // 2 - 30))
