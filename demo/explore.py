@@ -23,8 +23,8 @@ from musiclatent.midi.io import MusicReadError, read_melody
 from musiclatent.songs import song_phrases
 
 MAP_POINTS = 2000  # corpus points drawn (a fixed sample); search always uses the whole index
-UPLOAD, GENERATED, PATH = "▶ your melody", "★ generated", "→ path A to B"
-OVERLAY_COLORS = {UPLOAD: "#000000", GENERATED: "#dc143c", PATH: "#0050c8"}
+UPLOAD, GENERATED, PATH = "your melody", "generated", "path A to B"
+OVERLAY_COLORS = {UPLOAD: "#000000", GENERATED: "#ff1493", PATH: "#00b8d4"}  # unlike any style color
 RESULT_COLUMNS = ["rank", "distance", "style", "file", "bar"]
 PHRASE_COLUMNS = ["phrase", "bars", "score", "percentile", "reading"]
 
@@ -53,14 +53,22 @@ def _index(ml):
 
 
 def corpus_frame(ml, max_points: int = MAP_POINTS) -> pd.DataFrame:
-    """A fixed sample of the model's indexed phrases as map rows (x, y, style, file, bar, row)."""
+    """A fixed sample of the model's indexed phrases as map rows (x, y, style, file, bar, row).
+
+    One row without coordinates (not drawn) per overlay label comes first: the
+    plot's browser side fixes its color domain from the first data it gets, so
+    every label must be there from the start for later updates to get colors.
+    """
     index, _ = _index(ml)
     if index is None:
         return pd.DataFrame(columns=["x", "y", "style", "file", "bar", "row"])
     rows = np.sort(np.random.default_rng(0).permutation(len(index))[:max_points])
     xy = index.coords[rows]
-    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "style": index.style[rows].astype(str),
-                         "file": index.file[rows].astype(str), "bar": index.bar[rows] + 1, "row": rows})
+    placeholders = pd.DataFrame({"x": np.nan, "y": np.nan, "style": list(OVERLAY_COLORS), "file": "", "bar": 0,
+                                 "row": -1})
+    corpus = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "style": index.style[rows].astype(str),
+                           "file": index.file[rows].astype(str), "bar": index.bar[rows] + 1, "row": rows})
+    return pd.concat([placeholders, corpus], ignore_index=True)
 
 
 def overlay_frame(coords: np.ndarray, label: str, file: str, bars: list[int]) -> pd.DataFrame:
@@ -75,15 +83,13 @@ def color_map(frame: pd.DataFrame) -> dict[str, str]:
     out = {}
     for i, style in enumerate(s for s in dict.fromkeys(frame["style"]) if s not in OVERLAY_COLORS):
         out[style] = "#%02x%02x%02x" % STEP_COLORS[i % len(STEP_COLORS)]
-    out.update({k: v for k, v in OVERLAY_COLORS.items() if k in set(frame["style"])})
-    return out
+    return {**out, **OVERLAY_COLORS}
 
 
 def map_plot(frame: pd.DataFrame, **kwargs) -> gr.ScatterPlot:
-    """The map (or an update of it): overlays first in the legend, drawn last (on top)."""
+    """The map (or an update of it); overlays are drawn last, on top."""
     colors = color_map(frame) if len(frame) else None
-    legend = sorted(colors, key=lambda k: k not in OVERLAY_COLORS) if colors else None
-    return gr.ScatterPlot(value=frame, color_map=colors, colors_in_legend=legend, **kwargs)
+    return gr.ScatterPlot(value=frame, color_map=colors, **kwargs)
 
 
 def phrase_audio(tokens: np.ndarray) -> tuple[int, np.ndarray]:

@@ -273,7 +273,9 @@ def test_explore_tab_builds_and_handles_uploads(indexed_model, song_folder, tmp_
     song = str(next((song_folder / "marches").glob("*.mid")))
     msg, frame, table, choices, state = explore.analyse_upload(Generator(), "debug", song, song)
     assert "of the corpus" in msg and len(table) == len(choices) > 0
-    assert {explore.UPLOAD, explore.PATH} <= set(frame["style"]) and {"file", "bar"} <= set(frame.columns)
+    placed = frame[frame["x"].notna()]
+    assert (placed["style"] == explore.UPLOAD).sum() == len(choices)
+    assert (placed["style"] == explore.PATH).sum() == 9 and {"file", "bar"} <= set(frame.columns)
     msg, results, labels, rows, audio = explore.find_similar(Generator(), "debug", state, choices[0], k=3)
     assert len(results) == 3 and len(rows) == 3 and audio[1].ndim == 2
     sr, wav = explore.play_result(Generator(), "debug", rows, 1)
@@ -283,7 +285,7 @@ def test_explore_tab_builds_and_handles_uploads(indexed_model, song_folder, tmp_
     msg, frame, table, choices, state = explore.analyse_upload(indexed_model, None, str(bad))
     assert msg.startswith("Could not use") and state == {} and choices == []
     msg, frame, *_ = explore.analyse_generated(indexed_model, None, "reels", 1)
-    assert explore.GENERATED in set(frame["style"]) and "of the corpus" in msg
+    assert (frame[frame["x"].notna()]["style"] == explore.GENERATED).sum() == 4 and "of the corpus" in msg
 
 
 # --------------------------------------------------------------------------- the shipped index

@@ -35,11 +35,19 @@ CHILD = textwrap.dedent("""
         import music21.converter
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a runaway fails here, not the machine
     data = None if mode == "path" else path.read_bytes()
+
+    def status_kb(field):  # VmRSS (resident now) or VmHWM (peak resident) from /proc, in kB
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
+    try:  # reset the peak to "now", so the imports' own peak does not hide (or pad) the reading's
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        rss_kb = status_kb("VmRSS")
+    except OSError:  # no /proc: fall back to the all-time peak (an underestimate of the growth)
+        rss_kb = None
     base = resource.getrusage(resource.RUSAGE_SELF)
-    try:  # resident now (not the import-time peak), so the growth below is an upper bound
-        rss_kb = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024
-    except OSError:
-        rss_kb = base.ru_maxrss
     try:
         if mode == "melody":  # what the web app does with an upload
             result = read_melody(path, data=data)
@@ -53,8 +61,9 @@ CHILD = textwrap.dedent("""
         outcome, message = "error", str(err)
     end = resource.getrusage(resource.RUSAGE_SELF)
     cpu = end.ru_utime + end.ru_stime - base.ru_utime - base.ru_stime
+    growth = status_kb("VmHWM") - rss_kb if rss_kb is not None else end.ru_maxrss - base.ru_maxrss
     print(json.dumps({"outcome": outcome, "message": message, "cpu_s": round(cpu, 2),
-                      "rss_growth_mb": round((end.ru_maxrss - rss_kb) / 1024, 1)}))
+                      "rss_growth_mb": round(growth / 1024, 1)}))
 """)
 
 
