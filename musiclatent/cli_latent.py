@@ -141,7 +141,7 @@ def cmd_map(args) -> int:
                      axis_labels=(f"PC1 ({ev[0]:.0%} of variance)", f"PC2 ({ev[1]:.0%})"))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(png)
-    placed = "".join(f", {label}: {len(p)} points" for label, p in overlays)
+    placed = "".join(f", {label}: {len(p)} point{'s' * (len(p) != 1)}" for label, p in overlays)
     print(f"wrote {args.out}: {len(index)} corpus phrases{placed}")
     return 0
 
