@@ -10,6 +10,9 @@ runs the same mutations 10,000 times.
 
 from __future__ import annotations
 
+import io
+
+import mido
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 
 from tests import fuzz_cases as fc
 from musiclatent.constants import MAX_QUARTERS, MAX_TICKS, STEPS_PER_QUARTER
+from musiclatent.midi.guards import count_midi_events
 from musiclatent.midi.io import MusicReadError, from_midi_bytes, read_melodies
 
 
@@ -61,6 +65,12 @@ def test_mutated_midi(seed, mutations):
     for name, args in mutations:
         data = fc.mutate(data, name, args)
     fc.read_untrusted(data, "upload.mid")
+    # the memory guard counts exactly the events mido builds (an undercount would let a big file through)
+    try:
+        events = sum(len(t) for t in mido.MidiFile(file=io.BytesIO(data), clip=True).tracks)
+    except Exception:
+        return
+    assert count_midi_events(data, 10**9) == events
 
 
 @budget(20)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from musiclatent.constants import MAX_NOTES, MAX_QUARTERS
-from musiclatent.midi.io import MAX_ABC_MUSIC_CHARS
+from musiclatent.midi.guards import MAX_ABC_MUSIC_CHARS
 from tests import fuzz_cases as fc
 
 MAX_RSS_GROWTH_MB = 500

@@ -205,3 +205,42 @@ def test_library_never_unpickles():
     assert len(files) > 10
     problems = [p for f in files for p in pickle_problems(f.read_text(), str(f.relative_to(REPO)))]
     assert problems == []
+
+
+# --------------------------------------------------------------------------- score text is data, never a path or URL
+
+def test_score_text_that_names_a_file_is_not_opened(tmp_path):
+    """music21's ``parse`` opens a string that is an existing path; ours parses it as text."""
+    from musiclatent.midi.io import MusicReadError, read_melodies
+    from tests import fuzz_cases as fc
+
+    secret = tmp_path / "<score-partwise>"  # a legal file name that the sniffer takes for MusicXML
+    secret.write_text(fc.MUSICXML.replace("Melody", "SECRET"))
+    with pytest.raises(MusicReadError):
+        read_melodies("upload.xml", data=str(secret).encode())
+
+
+def test_score_text_that_looks_like_a_url_is_not_fetched(monkeypatch):
+    from music21 import converter
+
+    from musiclatent.midi.io import read_melodies
+    from tests import fuzz_cases as fc
+
+    fetched = []
+    monkeypatch.setattr(converter, "parseURL", lambda url, *a, **k: fetched.append(url))
+    book = "http://127.0.0.1:9/tune.abc\n" + fc.ABC_TUNE  # an ABC book whose header is a URL
+    read_melodies("book.abc", data=book.encode())
+    assert fetched == []
+
+
+def test_mxl_reading_leaves_no_pickle_in_music21_scratch_folder():
+    """music21's parseFile caches every score as a pickle (and loads it back) unless told not to."""
+    from music21 import environment
+
+    from musiclatent.midi.io import read_melodies
+    from tests import fuzz_cases as fc
+
+    scratch = Path(environment.Environment().getRootTempDir())
+    before = set(scratch.glob("*.p*"))
+    assert read_melodies("score.mxl", data=fc.mxl())[0][1].notes.shape == (5, 3)
+    assert set(scratch.glob("*.p*")) - before == set()

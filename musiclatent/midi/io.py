@@ -26,6 +26,8 @@ from ..constants import (
     MAX_TICKS,
     STEPS_PER_QUARTER,
 )
+from .guards import (MAX_ABC_MUSIC_CHARS, MAX_EVENTS, MAX_TUNES_TRIED, MAX_UNZIPPED_BYTES, abc_music_chars,
+                     count_midi_events, unzipped_size)
 from .melody import Melody, Track, bars_from_time_signatures, choose_melody_track, clip_bars, quantize_quarters
 from .pianoroll import skyline
 
@@ -45,13 +47,6 @@ __all__ = [
 ]
 
 MUSIC_EXTENSIONS = (".mid", ".midi", ".abc", ".xml", ".mxl", ".musicxml", ".krn")
-
-# Limits derived from the ones in constants.py
-MAX_EVENTS = 3 * MAX_NOTES  # note-on + note-off of every note, plus controllers and meta events
-MAX_UNZIPPED_BYTES = 4 * MAX_FILE_BYTES  # compressed MusicXML, once unzipped
-MAX_ABC_MUSIC_CHARS = 4_000  # music21's ABC parser is quadratic in bars x notes: ~10 s of CPU at this size
-MAX_TUNES_TRIED = 5  # read_melody of an ABC book parses at most this many tunes (not a whole 5 MB book)
-
 
 class MusicReadError(ValueError):
     """A music file could not be turned into a melody; ``str(err)`` says why."""
@@ -90,68 +85,6 @@ def sniff_format(data: bytes, name: str = "") -> str:
 
 # --------------------------------------------------------------------------- MIDI
 
-def _data_bytes_after(status: int) -> int | None:
-    """Data bytes that follow a channel or system status byte (None: undefined)."""
-    if status < 0xF0:
-        return 1 if 0xC0 <= status < 0xE0 else 2
-    return {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}.get(status)
-
-
-def _count_midi_events(data: bytes, limit: int) -> int:
-    """Count the events mido would build from MIDI bytes, without building them.
-
-    mido makes a Python object of ~270 bytes per event, so a 5 MB file of
-    2-byte events would take ~700 MB before any limit could be checked. This
-    walk follows mido's reader (header size, declared track count, running
-    status, tracks read until their exact size) and stops once past ``limit``
-    or where mido would raise.
-    """
-    n, end = 0, len(data)
-    pos = 8 + int.from_bytes(data[4:8], "big")
-    n_tracks = int.from_bytes(data[10:12], "big", signed=True)
-    for _ in range(max(n_tracks, 0)):
-        if pos + 8 > end:
-            break
-        size = int.from_bytes(data[pos + 4:pos + 8], "big")
-        start = i = pos + 8
-        status = None
-        while i - start != size and i < end:
-            while i < end and data[i] & 0x80:  # delta time
-                i += 1
-            i += 1
-            if i >= end:
-                break
-            byte = data[i]
-            i += 1
-            if byte < 0x80:  # running status: that byte was the first data byte
-                if status is None:
-                    return n
-                kind, consumed = status, 1
-            else:
-                kind, consumed = byte, 0
-                if byte != 0xFF:
-                    status = byte
-            if kind in (0xFF, 0xF0, 0xF7):  # meta (type byte first) or sysex: a length, then the payload
-                i += 1 if kind == 0xFF else 0
-                length = 0
-                while i < end and data[i] & 0x80:
-                    length = (length << 7) | (data[i] & 0x7F)
-                    i += 1
-                if i < end:
-                    length = (length << 7) | data[i]
-                i += 1 + length
-            else:
-                size_left = _data_bytes_after(kind)
-                if size_left is None:
-                    return n
-                i += size_left - consumed
-            n += 1
-            if n > limit:
-                return n
-        pos = i
-    return n
-
-
 def _parse_midi_events(data: bytes):
     """Parse MIDI bytes with mido; returns (ticks_per_beat, tracks, tempos, time_sigs).
 
@@ -161,7 +94,7 @@ def _parse_midi_events(data: bytes):
     import mido
 
     # every event takes 2 bytes or more, so only larger files can hold too many
-    if len(data) > 2 * MAX_EVENTS and _count_midi_events(data, MAX_EVENTS) > MAX_EVENTS:
+    if len(data) > 2 * MAX_EVENTS and count_midi_events(data, MAX_EVENTS) > MAX_EVENTS:
         raise MusicReadError(f"too many MIDI events (over {MAX_EVENTS:,}); refusing the file")
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
@@ -388,17 +321,11 @@ def _check_mxl_size(data: bytes) -> None:
     import zipfile
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            total = sum(info.file_size for info in z.infolist())
+        total = unzipped_size(data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
         raise MusicReadError(f"corrupt MXL file ({err})") from None
     if total > MAX_UNZIPPED_BYTES:
         raise MusicReadError(f"MXL file unzips to {total / 1e6:.0f} MB (over {MAX_UNZIPPED_BYTES / 1e6:.0f} MB)")
-
-
-def _abc_music_chars(text: str) -> int:
-    """Characters on an ABC tune's music lines (not fields such as ``T:`` or ``w:``, not comments)."""
-    return sum(len(line) for line in text.splitlines() if not re.match(r"[A-Za-z+]:|%", line))
 
 
 def _parse_with_music21(data: bytes | str, fmt: str):
@@ -418,8 +345,8 @@ def _parse_with_music21(data: bytes | str, fmt: str):
             finally:
                 os.unlink(tmp)
         text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-        if fmt == "abc" and _abc_music_chars(text) > MAX_ABC_MUSIC_CHARS:
-            raise MusicReadError(f"ABC tune too long ({_abc_music_chars(text):,} characters of music > "
+        if fmt == "abc" and abc_music_chars(text) > MAX_ABC_MUSIC_CHARS:
+            raise MusicReadError(f"ABC tune too long ({abc_music_chars(text):,} characters of music > "
                                  f"{MAX_ABC_MUSIC_CHARS:,}); music21's ABC parser slows down quadratically")
         # parseData, not parse: parse() would open text that looks like a path and fetch one that looks like a URL
         return converter.parseData(text, format={"musicxml": "musicxml", "abc": "abc", "krn": "humdrum"}[fmt])
