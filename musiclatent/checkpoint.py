@@ -152,6 +152,21 @@ def load_model_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor])
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
 
 
+def warm_start_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Copy the tensors whose name and shape match ``model``; returns the names left as initialised.
+
+    Used by ``train --init-from`` to fine-tune a trained model, e.g. on a user's own
+    styles (the style table is re-learned when the style count differs).
+    """
+    expected = model.state_dict()
+    same = {k: v.to(expected[k].dtype) for k, v in tensors.items()
+            if k in expected and v.shape == expected[k].shape}
+    if not same:
+        raise CheckpointError("--init-from: no weight matches this model's shape; use the same preset")
+    model.load_state_dict(same, strict=False)
+    return sorted(set(expected) - set(same))
+
+
 MAX_CONFIG_SIZE = 1 << 14  # no real model has a width, layer count or bar count near this
 
 

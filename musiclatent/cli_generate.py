@@ -1,4 +1,4 @@
-"""Generation subcommands: sample, interpolate, restyle, vary, render, encode, export-model, demo."""
+"""Generation subcommands: sample, interpolate, restyle, vary, continue, render, encode, export-model, demo."""
 
 from __future__ import annotations
 
@@ -133,6 +133,17 @@ def cmd_vary(args) -> int:
     return _finish(res, args, "variation")
 
 
+def cmd_continue(args) -> int:
+    from . import studio
+
+    ml = _load(args)
+    mel = _read(args.input, args.track)
+    res = studio.continue_song(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
+                               temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
+                               qpm=args.tempo, program=args.program, velocity=args.velocity)
+    return _finish(res, args, "continue")
+
+
 def cmd_render(args) -> int:
     import pretty_midi
 
@@ -263,6 +274,15 @@ def add_commands(sub) -> None:
     p.add_argument("--n", type=int, default=4, help="number of variations")
     p.add_argument("--similarity", type=float, default=0.8, help="0 (unrelated) .. 1 (identical)")
     p.set_defaults(func=cmd_vary)
+
+    p = sub.add_parser("continue", help="continue a melody with new phrases (a latent walk from its last phrase)")
+    p.add_argument("input", help="a music file")
+    _common(p)
+    _song_args(p)
+    p.add_argument("--n", type=int, default=4, help="number of new phrases (default 4)")
+    p.add_argument("--similarity", type=float, default=0.9,
+                   help="how close each new phrase stays to the one before: 0 (unrelated) .. 1 (repeat); default 0.9")
+    p.set_defaults(func=cmd_continue)
 
     p = sub.add_parser("render", help="render a MIDI file to WAV with the bundled GM soundfont")
     p.add_argument("input")

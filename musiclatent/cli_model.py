@@ -19,6 +19,11 @@ def add_commands(sub) -> None:
     p.add_argument("--bf16", dest="bf16", action="store_true", default=None, help="bf16 autocast (preset default)")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")
     p.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start from these weights (run folder, model folder or pretrained name) "
+                        "with a fresh optimizer: fine-tuning")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a training setting, e.g. --set free_bits=96 --set lr=5e-4 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -33,12 +38,36 @@ def cmd_train(args) -> int:
     from .cli import UserError
     from .train import train
 
-    overrides = {"batch_size": args.batch_size} if args.batch_size else None
     try:
+        overrides = parse_settings(args.set)
+        if args.batch_size:
+            overrides["batch_size"] = args.batch_size
         last = train(args.data, args.preset, args.out, resume=args.resume, max_steps=args.steps,
-                     threads=args.threads, bf16=args.bf16, progress=not args.quiet, overrides=overrides)
+                     threads=args.threads, bf16=args.bf16, progress=not args.quiet, overrides=overrides,
+                     init_from=args.init_from)
     except (KeyError, ValueError) as err:
         raise UserError(str(err).strip("'\"")) from None
     keys = ("step", "val_acc_teacher_forced", "val_acc_sampled", "val_kl_bits", "val_nll_per_step")
     print(" ".join(f"{k}={last[k]:.4g}" if isinstance(last.get(k), float) else f"{k}={last.get(k)}" for k in keys))
     return 0
+
+
+def parse_settings(items: list[str]) -> dict:
+    """``["free_bits=96", "lr=5e-4"]`` -> typed TrainConfig overrides; unknown keys are a ValueError."""
+    import dataclasses
+
+    from .config import TrainConfig
+
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}")
+        kind = type(getattr(TrainConfig(), key))
+        try:
+            out[key] = value.strip().lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {value!r} is not a {kind.__name__}") from None
+    return out

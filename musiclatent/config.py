@@ -82,6 +82,7 @@ class TrainConfig:
     sampling_rate: float = 2000.0  # inverse-sigmoid scheduled sampling: p_tf = k / (k + exp(step / k))
     augment_semitones: int = 5
     style_dropout: float = 0.15    # train the "any" style id on this share of batches' rows
+    schedule_offset: int = 0       # beta and scheduled sampling run as if at step + offset (fine-tuning)
     eval_every: int = 500
     checkpoint_every: int = 250
     val_batches: int = 8

@@ -43,6 +43,18 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return np.where(so > 1e-6, sl, lin).astype(np.float32)
 
 
+def latent_walk(z: np.ndarray, n: int, similarity: float, rng: np.random.Generator) -> np.ndarray:
+    """n steps of z_{k+1} = s z_k + sqrt(1 - s^2) eps_k from z (Z,) -> (n, Z) float32.
+
+    An AR(1) walk: it keeps N(0, I) as its stationary law, so it never wanders off the prior.
+    """
+    s, out = float(similarity), []
+    for _ in range(int(n)):
+        z = s * z + np.sqrt(max(0.0, 1.0 - s * s)) * rng.standard_normal(np.shape(z))
+        out.append(z)
+    return np.asarray(out, np.float32).reshape(int(n), -1)
+
+
 class MusicLatent:
     """A trained model plus its latent tools.
 
@@ -249,6 +261,20 @@ class MusicLatent:
         s = float(similarity)
         zs = s * z[None] + np.sqrt(max(0.0, 1.0 - s * s)) * eps
         return self.decode(zs.reshape(-1, self.z_dim), style, temperature, seed).reshape(int(n), len(z), self.steps)
+
+    def continuation(self, tokens, n: int = 4, similarity: float = 0.9, style=None, temperature: float = 0.0,
+                     seed: int | None = 0) -> np.ndarray:
+        """Continue a melody with a latent walk from its last phrase; (m, T) -> the n new phrases (n, T).
+
+        z_0 is the last phrase's mean and z_{k+1} = s z_k + sqrt(1 - s^2) eps_k: each new phrase
+        is a variation of the one before it, so the line drifts away gradually (s = 1 repeats it).
+        """
+        if not 0.0 <= float(similarity) <= 1.0:
+            raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
+        if int(n) < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        walk = latent_walk(self.encode(tokens, style)[-1], int(n), float(similarity), np.random.default_rng(seed))
+        return self.decode(walk, style, temperature, seed)
 
     @torch.no_grad()
     def score(self, tokens, style=None, samples: int = 1, seed: int = 0) -> np.ndarray:

@@ -125,6 +125,18 @@ def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8,
     return Result(segs, {k: [k] for k in segs}, q, ts, prog, vel, song.notes)
 
 
+def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.9, style=None,
+                  temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None) -> Result:
+    """Continue a melody by n phrases; files ``continued`` (the song then the new phrases) and
+    ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument."""
+    song = song_phrases(mel, ml.steps)
+    new = ml.continuation(song.phrases, n, similarity, style=style, temperature=temperature, seed=seed)
+    segs = {"original": song.phrases, "continuation": new}
+    q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
+    return Result(segs, {"continued": ["original", "continuation"], "continuation": ["continuation"]},
+                  q, ts, prog, vel, song.notes)
+
+
 def write_result(result: Result, out_dir: str | Path, wav: bool = False, png: bool = True,
                  name: str = "musiclatent") -> list[Path]:
     """Write every file of a result as MIDI (+ WAV, + PNG); returns the paths."""

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .checkpoint import (find_checkpoint, load_model_weights, load_tensors, model_config_from,
-                         optimizer_from_tensors, read_config, save_training_checkpoint)
+                         optimizer_from_tensors, read_config, save_training_checkpoint, warm_start_weights)
 from .config import ModelConfig, TrainConfig
 from .data.dataset import PhraseSet, load_dataset, random_batch
 from .models.vae import MusicVAE, build_vae
@@ -35,7 +35,7 @@ def get_lr(step: int, tc: TrainConfig) -> float:
 
 def get_beta(step: int, tc: TrainConfig) -> float:
     """KL weight annealed from 0 towards beta_max."""
-    return tc.beta_max * (1.0 - tc.beta_rate ** step)
+    return tc.beta_max * (1.0 - tc.beta_rate ** (step + tc.schedule_offset))
 
 
 def get_teacher_prob(step: int, tc: TrainConfig) -> float:
@@ -43,7 +43,7 @@ def get_teacher_prob(step: int, tc: TrainConfig) -> float:
     k = tc.sampling_rate
     if k <= 0:
         return 1.0
-    return k / (k + math.exp(min(step / k, 50.0)))
+    return k / (k + math.exp(min((step + tc.schedule_offset) / k, 50.0)))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -127,12 +127,31 @@ def trim_log(log_path: Path, step: int) -> None:
     os.replace(tmp, log_path)
 
 
+def _weights_file(source: str | Path) -> Path:
+    """model.safetensors of a run folder (its checkpoint), a model folder or a pretrained name."""
+    from .generate import PRETRAINED_DIR
+
+    path = Path(source)
+    if not path.exists() and (PRETRAINED_DIR / str(source)).is_dir():
+        path = PRETRAINED_DIR / str(source)
+    ckpt = find_checkpoint(path) if path.is_dir() else None
+    for folder in (ckpt, path):
+        if folder is not None and (folder / "model.safetensors").is_file():
+            return folder / "model.safetensors"
+    raise ValueError(f"--init-from {source}: no model.safetensors there (give a run folder, "
+                     f"a model folder or a pretrained name)")
+
+
 # --------------------------------------------------------------------------- the loop
 
 def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool = False,
           max_steps: int | None = None, threads: int | None = None, bf16: bool | None = None,
-          progress: bool = True, overrides: dict | None = None) -> dict:
-    """Train (or resume) a model; returns the last logged metrics."""
+          progress: bool = True, overrides: dict | None = None, init_from: str | Path | None = None) -> dict:
+    """Train (or resume) a model; returns the last logged metrics.
+
+    ``init_from`` (a run folder, a model folder or a pretrained name) starts a new run
+    from those weights with a fresh optimizer and schedules: fine-tuning.
+    """
     from tqdm import tqdm
 
     rank, world = _dist_info()
@@ -177,6 +196,11 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         if world == 1 or state.get("world") == world:
             set_rng_state(gen, tensors)
         step, wall = int(state["step"]), float(state.get("wall_s", 0.0))
+    elif init_from is not None:
+        fresh = warm_start_weights(model, load_tensors(_weights_file(init_from)))
+        config["init_from"] = str(init_from)
+        if rank == 0 and fresh:
+            print(f"init-from {init_from}: {len(fresh)} tensors start fresh ({', '.join(fresh[:4])})")
     ddp = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel

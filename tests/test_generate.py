@@ -51,6 +51,34 @@ def test_variations_similarity(debug_model):
         debug_model.variations(x, similarity=1.5)
 
 
+def test_continuation_walks_from_the_last_phrase(debug_model):
+    x = debug_model.sample(3, seed=6)
+    last_recon = debug_model.decode(debug_model.encode(x[-1:]))[0]
+    kept = debug_model.continuation(x, n=2, similarity=1.0)        # s = 1: the walk stands still
+    assert kept.shape == (2, debug_model.steps)
+    np.testing.assert_array_equal(kept[0], last_recon)
+    np.testing.assert_array_equal(kept[1], last_recon)
+    a = debug_model.continuation(x, n=4, similarity=0.5, seed=1)
+    np.testing.assert_array_equal(a, debug_model.continuation(x, n=4, similarity=0.5, seed=1))
+    with pytest.raises(ValueError):
+        debug_model.continuation(x, similarity=-0.1)
+    with pytest.raises(ValueError):
+        debug_model.continuation(x, n=0)
+
+
+def test_latent_walk_is_an_ar1_process():
+    from musiclatent.generate import latent_walk
+
+    z0 = np.full(4, 3.0)
+    np.testing.assert_array_equal(latent_walk(z0, 3, 1.0, np.random.default_rng(0)), np.full((3, 4), 3.0))
+    w = latent_walk(z0, 2, 0.6, np.random.default_rng(7))
+    eps = np.random.default_rng(7).standard_normal((2, 4))
+    np.testing.assert_allclose(w[0], 0.6 * z0 + 0.8 * eps[0], rtol=1e-6)
+    np.testing.assert_allclose(w[1], 0.6 * w[0] + 0.8 * eps[1], rtol=1e-5)
+    long = latent_walk(np.zeros(64), 2000, 0.9, np.random.default_rng(1))
+    assert abs(long[200:].std() - 1.0) < 0.05                     # stays on the prior's scale
+
+
 def test_restyle_strength_zero_keeps_reconstruction(debug_model):
     x = debug_model.sample(2, seed=4)
     kept = debug_model.restyle(x, "airs", strength=0.0)

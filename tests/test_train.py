@@ -1,5 +1,6 @@
 """Training: logs, schedules, exact resume, and 2-process DDP on CPU (gloo)."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,6 +21,41 @@ def test_schedules():
     assert get_lr(0, tc) == tc.lr and get_lr(10**7, tc) == tc.min_lr
     assert get_teacher_prob(0, tc) > 0.99 and get_teacher_prob(10**6, tc) < 0.01
     assert get_teacher_prob(1000, tc) > get_teacher_prob(20000, tc)
+
+
+def test_schedule_offset_continues_beta_and_sampling():
+    tc = get_preset("melody-2bar").train
+    moved = dataclasses.replace(tc, schedule_offset=18500)
+    assert get_beta(0, moved) == pytest.approx(get_beta(18500, tc))
+    assert get_teacher_prob(10, moved) == pytest.approx(get_teacher_prob(18510, tc))
+    assert get_lr(0, moved) == tc.lr                     # the learning rate restarts
+
+
+def test_init_from_warm_starts_a_new_run(tiny_dataset, debug_run, tmp_path):
+    source = load_tensors(find_checkpoint(debug_run) / "model.safetensors")
+    train(tiny_dataset, "debug", tmp_path / "ft", max_steps=1, progress=False, init_from=debug_run,
+          overrides={"lr": 1e-9, "min_lr": 1e-9})
+    ckpt = find_checkpoint(tmp_path / "ft")
+    tuned = load_tensors(ckpt / "model.safetensors")
+    assert all(torch.allclose(tuned[k], source[k], atol=1e-6) for k in source)   # one step at lr 1e-9
+    assert json.loads((ckpt / "state.json").read_text())["step"] == 1
+    assert json.loads((ckpt / "config.json").read_text())["init_from"] == str(debug_run)
+    train(tiny_dataset, "debug", tmp_path / "fresh", max_steps=1, progress=False, overrides={"lr": 1e-9, "min_lr": 1e-9})
+    fresh = load_tensors(find_checkpoint(tmp_path / "fresh") / "model.safetensors")
+    assert not all(torch.allclose(fresh[k], source[k], atol=1e-6) for k in source)
+    with pytest.raises(ValueError, match="init-from"):
+        train(tiny_dataset, "debug", tmp_path / "bad", max_steps=1, progress=False, init_from=tmp_path / "nothing")
+
+
+def test_set_parses_typed_overrides():
+    from musiclatent.cli_model import parse_settings
+
+    assert parse_settings(["free_bits=96", "lr=5e-4", "max-steps=10", "bf16=false"]) == \
+        {"free_bits": 96.0, "lr": 5e-4, "max_steps": 10, "bf16": False}
+    with pytest.raises(ValueError, match="free_bits"):
+        parse_settings(["free_bitz=1"])
+    with pytest.raises(ValueError, match="not a int"):
+        parse_settings(["max_steps=ten"])
 
 
 def test_metrics_logged(debug_run):

@@ -80,14 +80,54 @@ class LSTMDecoder(nn.Module):
         y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
         return self.out(y)
 
-    def step(self, prev_token: torch.Tensor, cond: torch.Tensor, state, position: int = 0):
-        """One cached step: prev_token (N,), cond (N, D) -> (logits (N, C), new state)."""
-        parts = [self.embed(prev_token), cond]
-        if self.pos is not None:
-            idx = torch.full_like(prev_token, position % STEPS_PER_BAR)
-            parts.append(self.pos(idx))
-        y, state = self.lstm(torch.cat(parts, dim=-1)[:, None, :], state)
-        return self.out(y[:, 0]), state
+    def stepper(self) -> "CachedStepper":
+        """Cached-state decoding, one step at a time (see :class:`CachedStepper`)."""
+        return CachedStepper(self)
+
+
+class CachedStepper:
+    """Step-by-step decoding of an :class:`LSTMDecoder` with cached LSTM state.
+
+    Same numbers as the decoder's teacher-forced pass, but built for one step at a
+    time: the first layer's input gates for every token, every step-in-bar and the
+    condition are precomputed, so a step costs one matmul per layer plus the output
+    projection and never recomputes the prefix. Use under ``torch.no_grad()``.
+    """
+
+    def __init__(self, core: LSTMDecoder):
+        lstm = core.lstm
+        e = core.embed.embedding_dim
+        p = core.pos.embedding_dim if core.pos is not None else 0
+        w0 = lstm.weight_ih_l0
+        w_tok, self.w_cond, w_pos = w0.split([e, w0.shape[1] - e - p, p], dim=1)
+        self.tok_gates = core.embed.weight @ w_tok.T                          # (C + 1, 4H)
+        self.pos_gates = core.pos.weight @ w_pos.T if p else None             # (S, 4H)
+        self.bias0 = lstm.bias_ih_l0 + lstm.bias_hh_l0
+        self.w_hh0 = lstm.weight_hh_l0.T.contiguous()
+        self.upper = [tuple(getattr(lstm, f"{name}_l{k}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                      for k in range(1, lstm.num_layers)]
+        self.out_w, self.out_b = core.out.weight.T.contiguous(), core.out.bias
+        self.core = core
+
+    def start(self, cond: torch.Tensor):
+        """cond (N, D) -> state: per-layer h and c (N, H) lists and the condition's input gates (N, 4H)."""
+        h, c = self.core.initial_state(cond)
+        return list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T)
+
+    def step(self, prev_token: torch.Tensor, position: int, state):
+        """prev_token (N,), the step's index in the phrase -> (logits (N, C), new state)."""
+        h, c, cond_gates = state
+        g = self.tok_gates[prev_token] + cond_gates
+        if self.pos_gates is not None:
+            g = g + self.pos_gates[position % STEPS_PER_BAR]
+        i, f, gg, o = torch.addmm(g, h[0], self.w_hh0).chunk(4, dim=1)
+        c_new = [torch.sigmoid(f) * c[0] + torch.sigmoid(i) * torch.tanh(gg)]
+        h_new = [torch.sigmoid(o) * torch.tanh(c_new[0])]
+        for k, weights in enumerate(self.upper, start=1):
+            hk, ck = torch.lstm_cell(h_new[-1], (h[k], c[k]), *weights)
+            h_new.append(hk)
+            c_new.append(ck)
+        return torch.addmm(self.out_b, h_new[-1], self.out_w), (h_new, c_new, cond_gates)
 
 
 def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -116,11 +156,12 @@ class FlatDecoder(nn.Module):
     def sample(self, z, style_vec, temperature: float = 0.0, generator=None):
         """Decode step by step, fed with its own outputs -> tokens (B, T) int64."""
         cond = torch.cat([z, style_vec], dim=-1)
-        state = self.core.initial_state(cond)
+        stepper = self.core.stepper()
+        state = stepper.start(cond)
         tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
         out = []
         for t in range(self.steps):
-            logits, state = self.core.step(tok, cond, state, t)
+            logits, state = stepper.step(tok, t, state)
             tok = _pick(logits, temperature, generator)
             out.append(tok)
         return torch.stack(out, dim=1)
@@ -162,13 +203,13 @@ class HierDecoder(nn.Module):
     @torch.no_grad()
     def sample(self, z, style_vec, temperature: float = 0.0, generator=None):
         conds = self.bar_embeddings(z, style_vec)
+        stepper = self.core.stepper()
         tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
         out = []
         for u in range(self.bars):
-            cond = conds[:, u]
-            state = self.core.initial_state(cond)
+            state = stepper.start(conds[:, u])                          # the bottom LSTM restarts every bar
             for t in range(self.steps_per_bar):
-                logits, state = self.core.step(tok, cond, state, t)
+                logits, state = stepper.step(tok, t, state)
                 tok = _pick(logits, temperature, generator)
                 out.append(tok)
         return torch.stack(out, dim=1)
