@@ -67,6 +67,10 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     config = read_config(ckpt)
     state = json.loads((ckpt / "state.json").read_text())
     config["trained"] = {"step": state["step"], "wall_s": state.get("wall_s"), "metrics": state.get("metrics", {})}
+    source = find_checkpoint(config["init_from"]) if config.get("init_from") else None
+    if source is not None and (source / "state.json").is_file():   # a fine-tune: keep its starting point's record
+        first = json.loads((source / "state.json").read_text())
+        config["trained"]["init"] = {"from": config["init_from"], "step": first["step"], "wall_s": first.get("wall_s")}
     weights = {k: v.half().contiguous() for k, v in ml.model.state_dict().items()}
     tmp = out_dir / "model.safetensors.tmp"
     save_file(weights, str(tmp))
@@ -76,6 +80,19 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     if card:
         (out_dir / "README.md").write_text(card)
     return out_dir
+
+
+def _init_line(trained: dict, tc: dict) -> list[str]:
+    """The card's sentence on a fine-tune's starting point (empty for a run trained from scratch)."""
+    init = trained.get("init")
+    if not init:
+        return []
+    steps = init["step"] + trained.get("step", 0)
+    wall = (init.get("wall_s") or 0.0) + (trained.get("wall_s") or 0.0)
+    return [f"That run was a fine-tune (`--init-from {init['from']}`): it started from {init['step']:,} steps "
+            f"({(init.get('wall_s') or 0.0) / 60:.0f} min) of the first run, with a fresh optimizer and the beta and "
+            f"sampling schedules continued from step {tc.get('schedule_offset', 0):,}; {steps:,} steps and "
+            f"{wall / 60:.0f} min of training in all."]
 
 
 def _fmt(x) -> str:
@@ -131,6 +148,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"decaying x{tc['lr_decay']} per step to {tc['min_lr']}, beta up to {tc['beta_max']} with "
         f"{tc['free_bits']} free bits, inverse-sigmoid scheduled sampling (k = {tc['sampling_rate']}), "
         f"+-{tc['augment_semitones']} semitone transposition, {tc['style_dropout']:.0%} of rows trained as style 'any'.",
+        *_init_line(trained, tc),
         "",
         "## Held-out metrics (validation split, `musiclatent evaluate`)",
         f"| metric | overall | {styles_hdr} |",
