@@ -156,6 +156,9 @@ def figures(name: str, result: dict, output: str) -> list[tuple]:
     elif name == "anomaly_auroc":
         for r in result.get("anomaly", []):
             rows.append((name, f"AUROC {r['corruption']}", r["auroc"], "", 0.95, "higher"))
+            if "auroc_matched" in r:
+                rows.append((name, f"AUROC {r['corruption']}, note-count matched", r["auroc_matched"], "", 0.95,
+                             "higher"))
     else:
         for key, v in result.items():
             if isinstance(v, (int, float)):

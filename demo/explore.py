@@ -117,17 +117,17 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
                 f"with ({why})."), pd.DataFrame(columns=PHRASE_COLUMNS)
     style = None if style in (None, "", "any") else style
     try:
-        scores, pct = ml.typicality(tokens, style)
-        ref = index.reference_scores(style)
+        scores, rel, ref = latent.typicality_parts(ml, tokens, style)
     except ValueError as err:
         return f"**{name}**: cannot score under style {style}: {err}", pd.DataFrame(columns=PHRASE_COLUMNS)
-    mean_pct = float(latent.percentile_of([scores.mean()], ref)[0])
+    pct = latent.percentile_of(rel, ref)
+    mean_pct = float(latent.percentile_of([rel.mean()], ref)[0])
     table = pd.DataFrame({"phrase": np.arange(1, len(tokens) + 1), "bars": [f"{b}-{b + ml.bars - 1}" for b in bars],
                           "score": np.round(scores.astype(float), 3), "percentile": np.round(pct.astype(float), 1),
                           "reading": [latent.reading(p) for p in pct]})
     line = (f"**{name}** is {latent.reading(mean_pct)} (typicality score {scores.mean():.3f} nats/step "
             f"{'under style ' + style if style else 'unconditioned'}, percentile {mean_pct:.0f} among "
-            f"{len(ref)} training phrases; {len(tokens)} phrases).")
+            f"{len(ref)} training phrases with as many notes; {len(tokens)} phrases).")
     return line, table
 
 

@@ -201,23 +201,22 @@ def cmd_score(args) -> int:
     if len(corpus) == 0:
         raise _user_error("no phrase with notes to score")
     try:
-        ref = index.reference_scores(ml.styles[ml.style_id(style)] if style else None)
+        scores, rel, ref = latent.typicality_parts(ml, corpus.tokens, style, index)
     except ValueError as err:
         raise _user_error(str(err)) from None
-    scores = latent.batched_scores(ml, corpus.tokens, style or "any")
     flag = args.flag_percentile
     cond = f"under style {style}" if style else "unconditioned"
-    print(f"negative ELBO per step (nats, {cond}); percentile among {len(ref)} training phrases of the index; "
-          f"flagged at >= {flag:g}")
+    print(f"negative ELBO per step (nats, {cond}); percentile among {len(ref)} training phrases of the index, "
+          f"matched for note count; flagged at >= {flag:g}")
     if args.phrases:
-        items = [(float(s), f"{f} bar {b + 1}") for s, f, b in zip(scores, corpus.file, corpus.bar)]
+        items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
     else:
         files = list(dict.fromkeys(corpus.file.tolist()))
-        items = [(float(scores[corpus.file == f].mean()), f) for f in files]
-    items.sort(key=lambda t: t[0])
-    pct = percentile_of([s for s, _ in items], ref)
+        items = [(float(scores[corpus.file == f].mean()), float(rel[corpus.file == f].mean()), f) for f in files]
+    items.sort(key=lambda t: t[1])
+    pct = percentile_of([r for _, r, _ in items], ref)
     n_flag = 0
-    for (s, label), p in zip(items, pct):
+    for (s, _, label), p in zip(items, pct):
         mark = "OUTLIER" if p >= flag else ""
         n_flag += bool(mark)
         print(f"{s:8.4f} {p:6.1f}%  {mark:7s}  {label}   ({reading(p)})")
@@ -279,7 +278,9 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("score", help="typicality: negative ELBO per step and its percentile, most typical first",
                        description="Score every file (or with --phrases every phrase) of PATH by its negative "
-                                   "ELBO per step and its percentile among the training phrases of the index.")
+                                   "ELBO per step and its percentile among the training phrases of the index, "
+                                   "matched for note count (the score minus the median score of training "
+                                   "phrases with as many notes is ranked).")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")
     p.add_argument("--phrases", action="store_true", help="one line per phrase instead of per file")
     p.add_argument("--flag-percentile", type=float, default=95.0, help="flag at or above this percentile (95)")

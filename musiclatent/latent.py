@@ -13,6 +13,12 @@ live in the same space, and the style label cannot leak into neighbour search.
 ``score_any`` is the negative ELBO per step under style "any"; ``score_style``
 under the phrase's own style (NaN when the model does not know it).
 
+Typicality percentiles are density-matched: a phrase's score minus the median
+score of training phrases with as many notes (a busy phrase costs more nats
+than a sparse one however typical it is) is ranked among the training phrases'
+own such differences. That separates corrupted from real phrases far better
+than the raw score (``benchmarks/anomaly_auroc.py``).
+
 Disk is touched only by ``read_corpus_*``, ``write_index`` and ``read_index``.
 """
 
@@ -156,14 +162,19 @@ class LatentIndex:
 
     def reference_scores(self, style=None) -> np.ndarray:
         """Scores of the training phrases that a query scored under ``style`` is compared with."""
+        return self.reference(style)[0]
+
+    def reference(self, style=None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, note counts) of the training phrases a query scored under ``style`` is compared with."""
         train = self.split != "validation"
         if style in (None, "", 0, STYLE_ANY):
-            return self.score_any[train & np.isfinite(self.score_any)]
-        ref = self.score_style[train & (self.style == style) & np.isfinite(self.score_style)]
-        if len(ref) == 0:
+            keep = train & np.isfinite(self.score_any)
+            return self.score_any[keep], note_counts(self.tokens[keep])
+        keep = train & (self.style == style) & np.isfinite(self.score_style)
+        if not keep.any():
             raise ValueError(f"the index holds no scored training phrase of style {style!r}; "
                              f"styles: {', '.join(self.styles)}")
-        return ref
+        return self.score_style[keep], note_counts(self.tokens[keep])
 
     def row(self, i: int) -> dict:
         """One phrase's record (file, bar, style, split, scores, attributes)."""
@@ -459,13 +470,50 @@ def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
     return 100.0 * np.searchsorted(ref, np.asarray(scores, np.float64), side="left") / len(ref)
 
 
-def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
-    """Negative ELBO per step of phrases (n, T) under ``style`` and its percentile (n,) among
-    the training phrases of the index scored the same way (style "any", or that style's own)."""
+def note_counts(tokens) -> np.ndarray:
+    """Note-ons per phrase: (n, T) tokens -> (n,) int64."""
+    return (np.asarray(tokens) >= NOTE_ON_OFFSET).sum(-1).astype(np.int64)
+
+
+MIN_MATCHED = 50  # reference phrases behind each note count's expected score
+
+
+def expected_scores(notes, ref_scores, ref_notes, min_ref: int = MIN_MATCHED) -> np.ndarray:
+    """Median reference score among phrases with the same note count, for each count in ``notes``;
+    the nearest counts (+-1, +-2, ...) are pooled in until ``min_ref`` phrases back it. (n,) -> (n,)."""
+    notes, ref_scores, ref_notes = (np.asarray(a) for a in (notes, ref_scores, ref_notes))
+    if len(ref_scores) == 0:
+        raise ValueError("no reference scores")
+    need = min(int(min_ref), len(ref_scores))
+    out = np.empty(len(notes), np.float64)
+    for k in np.unique(notes):
+        gap = np.sort(np.abs(ref_notes - k))[need - 1]        # the smallest window holding `need` phrases
+        out[notes == k] = np.median(ref_scores[np.abs(ref_notes - k) <= gap])
+    return out
+
+
+def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
+    """Score minus the expected score of a training phrase with as many notes; (n,) -> (n,)."""
+    return np.asarray(scores, np.float64) - expected_scores(notes, ref_scores, ref_notes)
+
+
+def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, relative scores) of phrases (n, T) under ``style``, and the relative scores of the
+    index's training phrases scored the same way (style "any", or that style's own)."""
     idx = index_for(ml, index)
     name = None if style in (None, "", STYLE_ANY) else ml.styles[ml.style_id(style)]
-    scores = batched_scores(ml, np.asarray(tokens).reshape(-1, ml.steps), name or STYLE_ANY)
-    return scores, percentile_of(scores, idx.reference_scores(name))
+    tokens = np.asarray(tokens).reshape(-1, ml.steps)
+    scores = batched_scores(ml, tokens, name or STYLE_ANY)
+    ref_s, ref_n = idx.reference(name)
+    return (scores, relative_scores(scores, note_counts(tokens), ref_s, ref_n),
+            relative_scores(ref_s, ref_n, ref_s, ref_n))
+
+
+def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
+    """Negative ELBO per step of phrases (n, T) under ``style`` and its density-matched percentile (n,)
+    among the index's training phrases (see the module docstring)."""
+    scores, rel, ref_rel = typicality_parts(ml, tokens, style, index)
+    return scores, percentile_of(rel, ref_rel)
 
 
 def reading(percentile: float) -> str:

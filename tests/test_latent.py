@@ -137,6 +137,32 @@ def test_percentile_and_reading():
     assert latent.reading(20.0) == "more typical than 80% of the corpus"
 
 
+def test_expected_scores_match_note_counts_and_pool_sparse_ones():
+    ref_notes = np.repeat([2, 4, 6], 60)
+    ref_scores = ref_notes * 0.1 + np.tile(np.linspace(-0.01, 0.01, 60), 3)
+    exp = latent.expected_scores([2, 4, 6], ref_scores, ref_notes, min_ref=50)
+    np.testing.assert_allclose(exp, [0.2, 0.4, 0.6], atol=1e-9)
+    # count 5 has no phrase of its own: 4 and 6 are equally near and both are pooled in
+    assert latent.expected_scores([5], ref_scores, ref_notes, min_ref=50)[0] == pytest.approx(0.5, abs=1e-9)
+    assert latent.expected_scores([3], ref_scores, ref_notes, min_ref=100)[0] == pytest.approx(0.3, abs=1e-9)
+
+
+def test_matched_percentile_removes_the_density_confound():
+    """A busy phrase that is ordinary for its note count is not 'unusual'; a sparse phrase that
+    scores badly for its count is, though its raw score is low."""
+    rng = np.random.default_rng(0)
+    ref_notes = rng.integers(1, 12, 2000)
+    ref_scores = 0.1 * ref_notes + 0.02 * rng.standard_normal(2000)
+    ref_rel = latent.relative_scores(ref_scores, ref_notes, ref_scores, ref_notes)
+    busy_typical, sparse_odd = (11, 0.1 * 11), (2, 0.1 * 2 + 0.06)
+    raw = latent.percentile_of([busy_typical[1], sparse_odd[1]], ref_scores)
+    rel = latent.relative_scores([busy_typical[1], sparse_odd[1]], [busy_typical[0], sparse_odd[0]],
+                                 ref_scores, ref_notes)
+    matched = latent.percentile_of(rel, ref_rel)
+    assert raw[0] > 90 and raw[1] < 30
+    assert 30 < matched[0] < 70 and matched[1] > 95
+
+
 def test_map_png_draws():
     rng = np.random.default_rng(0)
     png = to_map_png(rng.standard_normal((50, 2)), np.repeat(["x", "y"], 25), [("song", rng.standard_normal((3, 2)))])
