@@ -226,7 +226,8 @@ def cmd_model_card(args) -> int:
 
     result = json.loads(Path(args.eval).read_text())
     commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
-    text = model_card(args.folder, result, args.run, args.data, {k: v for k, v in commands.items() if v})
+    outside = json.loads(Path(args.outside_eval).read_text()) if args.outside_eval else None
+    text = model_card(args.folder, result, args.run, args.data, {k: v for k, v in commands.items() if v}, outside)
     (Path(args.folder) / "README.md").write_text(text)
     print(f"wrote {Path(args.folder) / 'README.md'}")
     return 0
@@ -314,6 +315,8 @@ def add_commands(sub) -> None:
     p.add_argument("--train-command", default="", help="the exact training command, for the card")
     p.add_argument("--export-command", default="", help="the exact export command, for the card")
     p.add_argument("--eval-command", default="", help="the exact evaluation command, for the card")
+    p.add_argument("--outside-eval", default=None,
+                   help="JSON of `musiclatent evaluate` on music outside the training corpus (e.g. data/outside)")
     p.set_defaults(func=cmd_model_card)
 
     p = sub.add_parser("demo", help="run the web app (http://127.0.0.1:7860)")

@@ -100,7 +100,7 @@ def _fmt(x) -> str:
 
 
 def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_dir: str | Path,
-               commands: dict[str, str]) -> str:
+               commands: dict[str, str], outside: dict | None = None) -> str:
     """Markdown model card: data, commands, steps, wall time and held-out metrics per style."""
     folder, run_dir = Path(folder), Path(run_dir)
     config = json.loads((folder / "config.json").read_text())
@@ -166,8 +166,23 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"{_fmt(style.get('real', {}).get('accuracy'))} (balanced {_fmt(style.get('real', {}).get('balanced_accuracy'))}); "
         f"on style-conditioned prior samples {_fmt(style.get('conditioned', {}).get('accuracy'))}; "
         f"on restyled phrases at strength 1 {_fmt(style.get('restyled', {}).get('accuracy'))}.",
+        *_outside_lines(outside),
         "",
         "The full JSON is `benchmarks/results/eval-" + name + ".json`.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _outside_lines(outside: dict | None) -> list[str]:
+    """The card's generalization paragraph: music from outside the training corpus."""
+    if not outside:
+        return []
+    acc = lambda key: _fmt(outside.get(key, {}).get("overall"))  # noqa: E731
+    data = outside.get("data", {})
+    source = data.get("source", "?") if isinstance(data, dict) else data
+    return ["", f"## Music it never saw (`{source}`, outside the training corpus, {data.get('phrases', '?')} phrases)"
+            if isinstance(data, dict) else f"## Music it never saw (`{source}`, outside the training corpus)",
+            f"Reconstruction accuracy sampled {acc('recon_accuracy_sampled')}, teacher-forced "
+            f"{acc('recon_accuracy_teacher_forced')}, sampled on note-on steps {acc('recon_accuracy_sampled_notes')}; "
+            f"NLL {_fmt(outside.get('nll_per_step'))} nats/step."]
