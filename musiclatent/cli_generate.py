@@ -122,26 +122,26 @@ def cmd_restyle(args) -> int:
     return _finish(res, args, "restyle")
 
 
+def _walk_from_song(args, op, label: str) -> int:
+    """vary and continue: a song in, n phrases from latent steps around it out."""
+    ml = _load(args)
+    mel = _read(args.input, args.track)
+    res = op(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
+             temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
+             qpm=args.tempo, program=args.program, velocity=args.velocity)
+    return _finish(res, args, label)
+
+
 def cmd_vary(args) -> int:
     from . import studio
 
-    ml = _load(args)
-    mel = _read(args.input, args.track)
-    res = studio.vary_song(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
-                           temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
-                           qpm=args.tempo, program=args.program, velocity=args.velocity)
-    return _finish(res, args, "variation")
+    return _walk_from_song(args, studio.vary_song, "variation")
 
 
 def cmd_continue(args) -> int:
     from . import studio
 
-    ml = _load(args)
-    mel = _read(args.input, args.track)
-    res = studio.continue_song(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
-                               temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
-                               qpm=args.tempo, program=args.program, velocity=args.velocity)
-    return _finish(res, args, "continue")
+    return _walk_from_song(args, studio.continue_song, "continue")
 
 
 def cmd_render(args) -> int:
