@@ -182,6 +182,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
                              f"{p.model.steps} ({p.model.bars} bars); prepare with --bars {p.model.bars}")
         mc = dataclasses.replace(p.model, styles=data.style_names)
     config = {"model": mc.to_dict(), "train": tc.to_dict(), "preset": preset, "data": str(data_dir)}
+    if ckpt is not None and "init_from" in saved:
+        config["init_from"] = saved["init_from"]         # a resumed fine-tune is still a fine-tune
     torch.manual_seed(tc.seed)
     model = build_vae(mc)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)

@@ -40,6 +40,8 @@ def test_init_from_warm_starts_a_new_run(tiny_dataset, debug_run, tmp_path):
     assert all(torch.allclose(tuned[k], source[k], atol=1e-6) for k in source)   # one step at lr 1e-9
     assert json.loads((ckpt / "state.json").read_text())["step"] == 1
     assert json.loads((ckpt / "config.json").read_text())["init_from"] == str(debug_run)
+    train(tiny_dataset, "debug", tmp_path / "ft", resume=True, max_steps=2, progress=False)
+    assert json.loads((find_checkpoint(tmp_path / "ft") / "config.json").read_text())["init_from"] == str(debug_run)
     train(tiny_dataset, "debug", tmp_path / "fresh", max_steps=1, progress=False, overrides={"lr": 1e-9, "min_lr": 1e-9})
     fresh = load_tensors(find_checkpoint(tmp_path / "fresh") / "model.safetensors")
     assert not all(torch.allclose(fresh[k], source[k], atol=1e-6) for k in source)
