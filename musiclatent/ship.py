@@ -67,10 +67,9 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     config = read_config(ckpt)
     state = json.loads((ckpt / "state.json").read_text())
     config["trained"] = {"step": state["step"], "wall_s": state.get("wall_s"), "metrics": state.get("metrics", {})}
-    source = find_checkpoint(config["init_from"]) if config.get("init_from") else None
-    if source is not None and (source / "state.json").is_file():   # a fine-tune: keep its starting point's record
-        first = json.loads((source / "state.json").read_text())
-        config["trained"]["init"] = {"from": config["init_from"], "step": first["step"], "wall_s": first.get("wall_s")}
+    chain = init_chain(config.get("init_from"))
+    if chain:   # a fine-tune: keep the record of the runs it started from
+        config["trained"]["init_chain"] = chain
     weights = {k: v.half().contiguous() for k, v in ml.model.state_dict().items()}
     tmp = out_dir / "model.safetensors.tmp"
     save_file(weights, str(tmp))
@@ -82,17 +81,33 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     return out_dir
 
 
+def init_chain(init_from: str | None, limit: int = 16) -> list[dict]:
+    """The runs a fine-tune started from, first run first: [{"from", "step", "wall_s"}, ...].
+
+    Follows each run's ``init_from``; stops at a run trained from scratch or one no longer on disk.
+    """
+    chain: list[dict] = []
+    while init_from and len(chain) < limit:
+        ckpt = find_checkpoint(init_from)
+        if ckpt is None or not (ckpt / "state.json").is_file():
+            break
+        state = json.loads((ckpt / "state.json").read_text())
+        chain.insert(0, {"from": str(init_from), "step": state["step"], "wall_s": state.get("wall_s")})
+        init_from = read_config(ckpt).get("init_from")
+    return chain
+
+
 def _init_line(trained: dict, tc: dict) -> list[str]:
-    """The card's sentence on a fine-tune's starting point (empty for a run trained from scratch)."""
-    init = trained.get("init")
-    if not init:
+    """The card's sentence on a fine-tune's starting runs (empty for a run trained from scratch)."""
+    chain = trained.get("init_chain") or ([trained["init"]] if trained.get("init") else [])
+    if not chain:
         return []
-    steps = init["step"] + trained.get("step", 0)
-    wall = (init.get("wall_s") or 0.0) + (trained.get("wall_s") or 0.0)
-    return [f"That run was a fine-tune (`--init-from {init['from']}`): it started from {init['step']:,} steps "
-            f"({(init.get('wall_s') or 0.0) / 60:.0f} min) of the first run, with a fresh optimizer and the beta and "
-            f"sampling schedules continued from step {tc.get('schedule_offset', 0):,}; {steps:,} steps and "
-            f"{wall / 60:.0f} min of training in all."]
+    steps = sum(c["step"] for c in chain) + trained.get("step", 0)
+    wall = sum(c.get("wall_s") or 0.0 for c in chain) + (trained.get("wall_s") or 0.0)
+    runs = " -> ".join(f"`{c['from']}` ({c['step']:,} steps, {(c.get('wall_s') or 0.0) / 60:.0f} min)" for c in chain)
+    return [f"That run was a fine-tune (`--init-from {chain[-1]['from']}`) with a fresh optimizer and the beta and "
+            f"sampling schedules continued from step {tc.get('schedule_offset', 0):,}. It started from {runs}; "
+            f"{steps:,} steps and {wall / 60:.0f} min of training in all."]
 
 
 def _fmt(x) -> str:

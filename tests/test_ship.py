@@ -13,11 +13,11 @@ def test_card_of_a_fine_tune_counts_both_runs(tiny_dataset, debug_run, tmp_path)
     folder = export_model(tmp_path / "ft", tiny_dataset, tmp_path / "model")
     trained = json.loads((folder / "config.json").read_text())["trained"]
     first = json.loads((find_checkpoint(debug_run) / "state.json").read_text())["step"]
-    assert trained["step"] == 3 and trained["init"]["step"] == first
+    assert trained["step"] == 3 and [c["step"] for c in trained["init_chain"]] == [first]
     card = model_card(folder, {"recon_accuracy_sampled": {"overall": 0.5, "per_style": {}}}, tmp_path / "ft",
                       tiny_dataset, {"train": "musiclatent train ..."},
                       outside={"data": {"source": "data/outside", "phrases": 9}, "recon_accuracy_sampled": {"overall": 0.25}})
-    assert f"started from {first:,} steps" in card and f"{first + 3:,} steps" in card
+    assert f"started from `{debug_run}` ({first:,} steps" in card and f"{first + 3:,} steps" in card
     assert "continued from step 40" in card and "| 0.500 |" in card
     assert "`data/outside`, outside the training corpus, 9 phrases" in card and "sampled 0.250" in card
 
@@ -25,3 +25,15 @@ def test_card_of_a_fine_tune_counts_both_runs(tiny_dataset, debug_run, tmp_path)
 def test_card_of_a_run_from_scratch_has_no_fine_tune_line(tiny_dataset, debug_model_dir, debug_run):
     card = model_card(debug_model_dir, {}, debug_run, tiny_dataset, {"train": "musiclatent train ..."})
     assert "fine-tune" not in card and "musiclatent train ..." in card
+
+
+def test_init_chain_follows_fine_tunes_of_fine_tunes(tiny_dataset, debug_run, tmp_path):
+    train(tiny_dataset, "debug", tmp_path / "ft1", max_steps=2, progress=False, init_from=debug_run)
+    train(tiny_dataset, "debug", tmp_path / "ft2", max_steps=3, progress=False, init_from=tmp_path / "ft1")
+    folder = export_model(tmp_path / "ft2", tiny_dataset, tmp_path / "model")
+    chain = json.loads((folder / "config.json").read_text())["trained"]["init_chain"]
+    assert [c["from"] for c in chain] == [str(debug_run), str(tmp_path / "ft1")]
+    assert [c["step"] for c in chain][1] == 2
+    card = model_card(folder, {}, tmp_path / "ft2", tiny_dataset, {})
+    first = chain[0]["step"]
+    assert f"{first + 2 + 3:,} steps" in card and " -> " in card
