@@ -69,3 +69,43 @@ def write_song(path, bars: int = 90, qpm: float = 120.0, seed: int = 0) -> None:
             drums.notes.append(pretty_midi.Note(90, 42 if k % 2 else 36, (b * 16 + 2 * k) * sec, (b * 16 + 2 * k + 1) * sec))
     pm.instruments += [chords, mel, drums]
     pm.write(str(path))
+
+
+HOST = "127.0.0.1"  # benchmarks that serve the app never talk to anything but this machine
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def load_model(name: str | None):
+    """The model to serve, and a description of it (untrained weights when none is shipped)."""
+    from musiclatent.generate import MusicLatent
+    from musiclatent.models.vae import build_vae
+    from musiclatent.presets import get_preset
+
+    if name:
+        return MusicLatent.load(name), name
+    try:
+        return MusicLatent.from_pretrained("melody-2bar"), "melody-2bar (shipped)"
+    except FileNotFoundError:
+        return MusicLatent(build_vae(get_preset("melody-2bar").model), name="melody-2bar"), "untrained melody-2bar"
+
+
+def serve_app(model: str | None, threads: int, **build_kwargs):
+    """Build the web app over one model, launch it on a free local port: (demo, url, model, description)."""
+    import torch
+
+    from demo.app import build_demo, launch
+    from demo.handlers import Generator
+
+    torch.set_num_threads(threads)
+    ml, desc = load_model(model)
+    demo = build_demo(Generator([ml]), **build_kwargs)
+    _, url, _ = launch(demo, host=HOST, port=free_port(), prevent_thread_lock=True, quiet=True)
+    assert url.startswith(f"http://{HOST}:"), url
+    return demo, url, ml, desc

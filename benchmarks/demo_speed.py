@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -25,29 +24,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import serve_app  # noqa: E402
 
 TARGET_S = 1.5
-
-
-def load_model(name: str | None):
-    """The model to time, and a description of it."""
-    from musiclatent.generate import MusicLatent
-    from musiclatent.models.vae import build_vae
-    from musiclatent.presets import get_preset
-
-    if name:
-        return MusicLatent.load(name), name
-    try:
-        return MusicLatent.from_pretrained("melody-2bar"), "melody-2bar (shipped)"
-    except FileNotFoundError:
-        model = build_vae(get_preset("melody-2bar").model)
-        return MusicLatent(model, name="melody-2bar"), "melody-2bar shape, untrained weights"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -66,17 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads, as `main()` sets them (default 1)")
     args = p.parse_args(argv)
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     from gradio_client import Client
 
-    from demo.app import build_demo, launch
-    from demo.handlers import Generator
-
-    ml, desc = load_model(args.model)
-    demo = build_demo(Generator([ml]))
-    _, url, _ = launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    demo, url, ml, desc = serve_app(args.model, args.threads)
     h = demo.handlers
     cases = []
 

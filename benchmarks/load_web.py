@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -29,27 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-HOST = "127.0.0.1"  # the load test never talks to anything but this machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def load_model(name: str | None):
-    """The model to serve, and a description of it."""
-    from musiclatent.generate import MusicLatent
-    from musiclatent.models.vae import build_vae
-    from musiclatent.presets import get_preset
-
-    if name:
-        return MusicLatent.load(name), name
-    try:
-        return MusicLatent.from_pretrained("melody-2bar"), "melody-2bar (shipped)"
-    except FileNotFoundError:
-        return MusicLatent(build_vae(get_preset("melody-2bar").model), name="melody-2bar"), "untrained melody-2bar"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import serve_app  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -68,23 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the app's main())")
     args = p.parse_args(argv)
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     from gradio_client import Client, handle_file
 
-    from demo.app import build_demo, launch
-    from demo.handlers import Generator
     from demo.workspace import OutputStore
     from tests import fuzz_cases as fc
 
-    ml, desc = load_model(args.model)
     work = Path(tempfile.mkdtemp(prefix="load_web_"))
     store = OutputStore(work / "outputs")
-    demo = build_demo(Generator([ml]), store=store)
-    port = free_port()
-    _, url, _ = launch(demo, host=HOST, port=port, prevent_thread_lock=True, quiet=True)
-    assert url.startswith(f"http://{HOST}:"), url
+    demo, url, ml, desc = serve_app(args.model, args.threads, store=store)
     examples = demo.handlers.examples.names
     uploads = []
     for k in range(2):
