@@ -107,3 +107,17 @@ def test_ddp_two_processes_on_cpu(tiny_dataset, tmp_path):
     assert r0["checksum"] == r1["checksum"] and r0["step"] == 40
     rows = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
     assert rows[-1]["loss"] < rows[0]["loss"]
+
+
+def test_warm_start_relearns_a_style_table_of_another_size():
+    from musiclatent.checkpoint import CheckpointError, warm_start_weights
+    from musiclatent.models.vae import build_vae
+
+    cfg = get_preset("debug").model
+    source = build_vae(dataclasses.replace(cfg, styles=("any", "a", "b", "c")))
+    target = build_vae(dataclasses.replace(cfg, styles=("any", "mine")))
+    fresh = warm_start_weights(target, source.state_dict())
+    assert fresh == ["style_embed.weight"]
+    assert torch.equal(target.encoder.lstm.weight_ih_l0, source.encoder.lstm.weight_ih_l0)
+    with pytest.raises(CheckpointError, match="no weight matches"):
+        warm_start_weights(target, {"unrelated": torch.zeros(3)})
