@@ -176,6 +176,14 @@ class LatentIndex:
                              f"styles: {', '.join(self.styles)}")
         return self.score_style[keep], note_counts(self.tokens[keep])
 
+    def relative_reference(self, style=None) -> np.ndarray:
+        """Note-count-matched scores of the reference phrases (see :func:`relative_scores`), once per style."""
+        cache = self.__dict__.setdefault("_relative_reference", {})
+        if style not in cache:
+            ref_s, ref_n = self.reference(style)
+            cache[style] = relative_scores(ref_s, ref_n, ref_s, ref_n)
+        return cache[style]
+
     def row(self, i: int) -> dict:
         """One phrase's record (file, bar, style, split, scores, attributes)."""
         out = {"row": int(i), "file": str(self.file[i]), "bar": int(self.bar[i]), "style": str(self.style[i]),
@@ -505,8 +513,7 @@ def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np
     tokens = np.asarray(tokens).reshape(-1, ml.steps)
     scores = batched_scores(ml, tokens, name or STYLE_ANY)
     ref_s, ref_n = idx.reference(name)
-    return (scores, relative_scores(scores, note_counts(tokens), ref_s, ref_n),
-            relative_scores(ref_s, ref_n, ref_s, ref_n))
+    return scores, relative_scores(scores, note_counts(tokens), ref_s, ref_n), idx.relative_reference(name)
 
 
 def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:

@@ -150,7 +150,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     """Train (or resume) a model; returns the last logged metrics.
 
     ``init_from`` (a run folder, a model folder or a pretrained name) starts a new run
-    from those weights with a fresh optimizer and schedules: fine-tuning.
+    from those weights with a fresh optimizer and learning-rate schedule: fine-tuning.
+    Set ``schedule_offset`` to continue the beta and scheduled-sampling schedules.
     """
     from tqdm import tqdm
 
