@@ -70,6 +70,38 @@ def anomaly_table(ml, real: np.ndarray, reference: np.ndarray, rng: np.random.Ge
     return rows
 
 
+def tune_table(ml, ds, reference: np.ndarray, n_tunes: int, rng: np.random.Generator) -> list[dict]:
+    """File-level AUROC, as ``musiclatent score PATH`` ranks files: the mean note-count-matched score
+    of a held-out tune's phrases, against the same tunes with every phrase corrupted."""
+    ref_s = latent.batched_scores(ml, reference, "any")
+    ref_n = latent.note_counts(reference)
+    pieces = np.unique(ds.piece)
+    pieces = np.sort(rng.permutation(pieces)[:n_tunes])
+    rows_of = [np.flatnonzero(ds.piece == p) for p in pieces]
+    real = ds.tokens[np.concatenate(rows_of)].astype(np.int64)
+    owner = np.repeat(np.arange(len(pieces)), [len(r) for r in rows_of])
+
+    def tune_means(tokens, keep):
+        s = latent.batched_scores(ml, tokens, "any")
+        rel = latent.relative_scores(s, latent.note_counts(tokens), ref_s, ref_n)
+        return np.array([rel[keep & (owner == i)].mean() for i in range(len(pieces))])
+
+    every = np.ones(len(real), bool)
+    real_means = tune_means(real, every)
+    rows, mixed = [], []
+    for name, fn in anomaly.CORRUPTIONS.items():
+        bad = fn(real, rng)
+        changed = (bad != real).any(1)
+        per_tune = np.array([changed[owner == i].any() for i in range(len(pieces))])
+        means = tune_means(bad, changed)[per_tune]
+        mixed.append(means)
+        rows.append({"corruption": name, "tunes": int(len(pieces)), "corrupt_tunes": int(per_tune.sum()),
+                     "phrases": int(len(real)), "auroc": latent.auroc(real_means, means)})
+    rows.append({"corruption": "both mixed", "tunes": int(len(pieces)), "corrupt_tunes": int(sum(map(len, mixed))),
+                 "phrases": int(len(real)), "auroc": latent.auroc(real_means, np.concatenate(mixed))})
+    return rows
+
+
 @torch.no_grad()
 def score_parts(ml, tokens: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
     """Per phrase, under style "any" with z = mu: reconstruction NLL (nats), KL (nats), NLL per note-on."""
@@ -86,10 +118,62 @@ def score_parts(ml, tokens: np.ndarray, batch: int = 256) -> dict[str, np.ndarra
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None) -> list[dict]:
+class IntervalNgram:
+    """A baseline with no latent at all: an interpolated n-gram over a phrase's melodic intervals
+    (clipped to +-12 semitones), fitted on training phrases. Its score is the mean surprise per
+    interval in nats. It shows how much pitch-order evidence the VAE's ELBO leaves unused."""
+
+    def __init__(self, tokens: np.ndarray, order: int = 3, weight: float = 0.3):
+        self.order, self.weight = order, weight
+        self.counts = [dict() for _ in range(order + 1)]
+        for row in tokens:
+            iv = self.intervals(row)
+            for n in range(1, order + 1):
+                for i in range(len(iv) - n + 1):
+                    key = tuple(iv[i:i + n])
+                    self.counts[n][key] = self.counts[n].get(key, 0) + 1
+        self.total = sum(self.counts[1].values())
+
+    @staticmethod
+    def intervals(row: np.ndarray) -> list[int]:
+        p = row[row >= NOTE_ON_OFFSET].astype(np.int64)
+        return np.clip(np.diff(p), -12, 12).tolist()
+
+    def surprise(self, row: np.ndarray) -> float:
+        iv = tuple(self.intervals(row))
+        if not iv:
+            return 0.0
+        nll = 0.0
+        for i, x in enumerate(iv):
+            prob = (self.counts[1].get((x,), 0) + 1) / (self.total + 25)
+            for n in range(1, min(self.order, i + 1)):
+                ctx = iv[i - n:i]
+                den = self.counts[n].get(ctx, 0)
+                if den:
+                    num = self.counts[n + 1].get(ctx + (x,), 0)
+                    prob = (1 - self.weight) * prob + self.weight * (num + 0.1) / (den + 2.5)
+            nll -= np.log(prob)
+        return nll / len(iv)
+
+    def scores(self, tokens: np.ndarray) -> np.ndarray:
+        return np.array([self.surprise(r) for r in tokens])
+
+
+def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, train=None,
+                   reference=None) -> list[dict]:
     """AUROC of alternative typicality scores, to show what the default (negative ELBO) trades off."""
     sets = corrupted_sets(real, rng)
     parts = {name: score_parts(ml, t) for name, t in [("real", real), *sets.items()]}
+    if train is not None and reference is not None:
+        ngram = IntervalNgram(train)
+        ref_s, ref_n = latent.batched_scores(ml, reference, "any"), latent.note_counts(reference)
+        sd_elbo = latent.relative_scores(ref_s, ref_n, ref_s, ref_n).std()
+        sd_ngram = ngram.scores(reference).std()
+        for name, t in [("real", real), *sets.items()]:
+            rel = latent.relative_scores(latent.batched_scores(ml, t, "any"), latent.note_counts(t), ref_s, ref_n)
+            surprise = ngram.scores(t)
+            parts[name]["interval trigram, no VAE"] = surprise
+            parts[name]["matched ELBO + trigram (z-scored)"] = rel / sd_elbo + surprise / sd_ngram
     if index is not None:
         train = index.latents[index.split != "validation"]
         for name, t in [("real", real), *sets.items()]:
@@ -130,10 +214,13 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=1000, help="held-out real phrases (default 1000)")
     ap.add_argument("--reference", type=int, default=3000,
                     help="training phrases giving the expected score per note count (default 3000)")
+    ap.add_argument("--tunes", type=int, default=200,
+                    help="held-out tunes for the file-level AUROC (default 200; 0 skips it)")
     ap.add_argument("--per-style", type=int, default=200, help="phrases per style in the style table")
     ap.add_argument("--index", default=None, help="also report neighbour style agreement on this index folder")
     ap.add_argument("--variants", action="store_true",
-                    help="also the AUROC of alternative scores (reconstruction, KL, per note, latent kNN)")
+                    help="also the AUROC of alternative scores (reconstruction, KL, per note, latent kNN, and an "
+                         "interval-trigram baseline with no VAE)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="write the numbers to this JSON file")
     args = ap.parse_args(argv)
@@ -160,6 +247,14 @@ def main(argv=None) -> int:
     print(f"(matched: score minus the median score of {len(reference)} training phrases with as many notes, "
           f"as the typicality percentiles rank it)")
     print(f"\ngoal: AUROC >= 0.95 on the mix -> {'met' if best >= 0.95 else 'NOT met'}\n")
+    tunes = tune_table(ml, ds, reference, args.tunes, rng) if args.tunes > 0 else []
+    if tunes:
+        print("file level, as `musiclatent score PATH` ranks files: mean matched score of a held-out tune's "
+              "phrases vs the same tune with every phrase corrupted")
+        print(f"{'corruption':16s} {'tunes':>6s} {'corrupt':>7s} {'phrases':>7s} {'AUROC':>6s}")
+        for r in tunes:
+            print(f"{r['corruption']:16s} {r['tunes']:6d} {r['corrupt_tunes']:7d} {r['phrases']:7d} {r['auroc']:6.3f}")
+        print()
 
     conds, matrix, own_best = style_table(ml, ds, args.per_style, rng)
     named = [s for s in conds if s != "any"]
@@ -173,12 +268,12 @@ def main(argv=None) -> int:
         share, n = own_best[style]
         print(f"{style:10s} {cells}   {share:5.1%} of {n}")
 
-    out = {"model": args.model, "data": args.data, "anomaly": rows,
+    out = {"model": args.model, "data": args.data, "anomaly": rows, "tunes": tunes,
            "style_matrix": {"conditions": conds, "styles": named, "mean_score": matrix.tolist()},
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None
     if args.variants:
-        rows = variants_table(ml, real, rng, idx)
+        rows = variants_table(ml, real, rng, idx, train.tokens.astype(np.int64), reference)
         names = [k for k in rows[0] if k != "score"]
         print("\nAUROC of alternative scores (same real phrases, fresh corruptions)")
         print(f"{'score':36s} " + " ".join(f"{n:>15s}" for n in names))

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig
@@ -109,9 +109,7 @@ def find_checkpoint(run_dir: str | Path) -> Path | None:
     return None
 
 
-def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load safetensors; anything else (a pickle, say) is refused without running it."""
-    path = Path(path)
+def _refuse_pickle(path: Path) -> None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)
@@ -119,8 +117,25 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"cannot read {path}: {err}") from None
     if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
         raise CheckpointError(f"{path} is a pickle/zip file, not safetensors; refusing to load it")
+
+
+def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load safetensors; anything else (a pickle, say) is refused without running it."""
+    path = Path(path)
+    _refuse_pickle(path)
     try:
         return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is not a valid safetensors file ({err})") from None
+
+
+def tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of the tensors in a safetensors file, read from its header alone."""
+    path = Path(path)
+    _refuse_pickle(path)
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path} is not a valid safetensors file ({err})") from None
 
@@ -133,22 +148,39 @@ def read_config(folder: str | Path) -> dict:
         raise CheckpointError(f"cannot read {path}: {err}") from None
 
 
+def _mismatch(expected: dict, found: dict) -> str | None:
+    """Why weights with shapes ``found`` cannot fill a model with ``expected`` (None if they can)."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    wrong = [f"{k}: file {tuple(found[k])} vs config {tuple(v)}"
+             for k, v in expected.items() if k in found and tuple(found[k]) != tuple(v)]
+    parts = []
+    if missing:
+        parts.append(f"missing {missing[:3]}")
+    if extra:
+        parts.append(f"unexpected {extra[:3]}")
+    if wrong:
+        parts.append("shape mismatch " + "; ".join(wrong[:3]))
+    return "checkpoint does not match its config: " + ", ".join(parts) if parts else None
+
+
+def build_checked(build, config, weights: str | Path) -> torch.nn.Module:
+    """``build(config)``, but only once a weightless (meta-device) copy shows that the weights file
+    fits it, so a tampered config cannot make us allocate a huge model before failing."""
+    with torch.device("meta"):
+        shell = build(config)
+    problem = _mismatch({k: v.shape for k, v in shell.state_dict().items()}, tensor_shapes(weights))
+    if problem:
+        raise CheckpointError(problem)
+    return build(config)
+
+
 def load_model_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     """Copy weights into ``model``; a mismatch with its config is a clear error."""
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs config {tuple(v.shape)}"
-             for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
-    if missing or extra or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {missing[:3]}")
-        if extra:
-            parts.append(f"unexpected {extra[:3]}")
-        if wrong:
-            parts.append("shape mismatch " + "; ".join(wrong[:3]))
-        raise CheckpointError("checkpoint does not match its config: " + ", ".join(parts))
+    problem = _mismatch({k: v.shape for k, v in expected.items()}, {k: v.shape for k, v in tensors.items()})
+    if problem:
+        raise CheckpointError(problem)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
 
 

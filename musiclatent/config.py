@@ -66,6 +66,38 @@ class ModelConfig:
         return cls(**d)
 
 
+# TrainConfig field -> (lowest, highest, lowest is allowed); None = unbounded on that side.
+_TRAIN_RANGES = {
+    "batch_size": (1, 1 << 16, True), "lr": (0.0, 1.0, False), "lr_decay": (0.0, 1.0, False),
+    "min_lr": (0.0, 1.0, True), "grad_clip": (0.0, None, False), "max_steps": (0, None, True),
+    "beta_max": (0.0, None, True), "beta_rate": (0.0, 1.0, True), "free_bits": (0.0, None, True),
+    "sampling_rate": (0.0, None, False), "augment_semitones": (0, 24, True), "style_dropout": (0.0, 1.0, True),
+    "schedule_offset": (0, None, True), "eval_every": (1, None, True), "checkpoint_every": (1, None, True),
+    "val_batches": (1, None, True), "log_every": (1, None, True), "threads": (0, 1024, True),
+}
+
+
+def _train_config_problem(tc) -> str | None:
+    """Why a TrainConfig (from a preset, ``--set`` or a checkpoint file) cannot train (None if it can)."""
+    for f in dataclasses.fields(tc):
+        value = getattr(tc, f.name)
+        kind = type(f.default)
+        numeric = (int, float) if kind is float else (int,)
+        if kind is bool:
+            if type(value) is not bool:
+                return f"{f.name} must be true or false, not {value!r}"
+            continue
+        if type(value) not in numeric or value != value or value in (float("inf"), float("-inf")):
+            return f"{f.name} must be a finite {kind.__name__}, not {value!r}"
+        if f.name not in _TRAIN_RANGES:
+            continue
+        lo, hi, lo_ok = _TRAIN_RANGES[f.name]
+        if (value < lo or (value == lo and not lo_ok)) or (hi is not None and value > hi):
+            upper = "inf" if hi is None else hi
+            return f"{f.name} must be in {'[' if lo_ok else '('}{lo}, {upper}], not {value!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings (MusicVAE-style objective and schedules)."""
@@ -90,6 +122,11 @@ class TrainConfig:
     seed: int = 1234
     bf16: bool = True
     threads: int = 0               # 0 = torch default
+
+    def __post_init__(self):
+        problem = _train_config_problem(self)
+        if problem:
+            raise ValueError(problem)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

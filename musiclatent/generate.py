@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from .attributes import ATTRIBUTES
-from .checkpoint import (CheckpointError, find_checkpoint, load_model_weights, load_tensors, model_config_from,
-                         read_config)
+from .checkpoint import (CheckpointError, build_checked, find_checkpoint, load_model_weights, load_tensors,
+                         model_config_from, read_config)
 from . import latent as latent_tools
 from .constants import STYLE_ANY
 from .models.vae import MusicVAE, build_vae
@@ -98,7 +98,7 @@ class MusicLatent:
                 raise CheckpointError(f"no model in {path} (expected model.safetensors + config.json)")
             folder = found
         config = read_config(folder)
-        model = build_vae(model_config_from(config))
+        model = build_checked(build_vae, model_config_from(config), folder / "model.safetensors")
         load_model_weights(model, load_tensors(folder / "model.safetensors"))
         model.float()
         extras = {}

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import (find_checkpoint, load_model_weights, load_tensors, model_config_from,
-                         optimizer_from_tensors, read_config, save_training_checkpoint, warm_start_weights)
+from .checkpoint import (CheckpointError, build_checked, find_checkpoint, load_model_weights, load_tensors,
+                         model_config_from, optimizer_from_tensors, read_config, save_training_checkpoint, warm_start_weights)
 from .config import ModelConfig, TrainConfig
 from .data.dataset import PhraseSet, load_dataset, random_batch
 from .models.vae import MusicVAE, build_vae
@@ -176,7 +176,10 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     if ckpt is not None:
         saved = read_config(ckpt)
         mc = model_config_from(saved)
-        tc = dataclasses.replace(TrainConfig.from_dict(saved["train"]), max_steps=tc.max_steps, threads=tc.threads)
+        try:
+            tc = dataclasses.replace(TrainConfig.from_dict(saved["train"]), max_steps=tc.max_steps, threads=tc.threads)
+        except (TypeError, ValueError, KeyError) as err:
+            raise CheckpointError(f"bad train config in {ckpt / 'config.json'}: {err}") from None
     else:
         if data.steps != p.model.steps:
             raise ValueError(f"dataset has {data.steps}-step phrases but preset {preset!r} expects "
@@ -186,7 +189,7 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     if ckpt is not None and "init_from" in saved:
         config["init_from"] = saved["init_from"]         # a resumed fine-tune is still a fine-tune
     torch.manual_seed(tc.seed)
-    model = build_vae(mc)
+    model = build_checked(build_vae, mc, ckpt / "model.safetensors") if ckpt is not None else build_vae(mc)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     gen = torch.Generator().manual_seed(tc.seed + 7919 * rank)
     step, wall = 0, 0.0

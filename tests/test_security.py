@@ -121,6 +121,25 @@ def test_tensors_that_do_not_match_the_config_give_a_clear_error(debug_model_dir
         MusicLatent.from_checkpoint(folder)
 
 
+def test_huge_config_is_refused_before_anything_is_allocated(debug_model_dir, tmp_path, monkeypatch):
+    """A config that asks for a 16k-wide model with small weights fails on the weightless shell."""
+    import musiclatent.generate as gen
+
+    folder = shutil.copytree(debug_model_dir, tmp_path / "model")
+    _edit_config(folder, enc_hidden=16384, dec_hidden=16384)
+    built = []
+    real_build = gen.build_vae
+
+    def watch(config):
+        built.append(torch.empty(0).device.type)  # the default device while building
+        return real_build(config)
+
+    monkeypatch.setattr(gen, "build_vae", watch)
+    with pytest.raises(CheckpointError, match="shape mismatch"):
+        MusicLatent.from_checkpoint(folder)
+    assert built == ["meta"]
+
+
 def test_missing_and_unexpected_tensors_are_named(debug_model_dir, tmp_path):
     folder = shutil.copytree(debug_model_dir, tmp_path / "model")
     tensors = load_file(str(folder / "model.safetensors"))

@@ -60,6 +60,28 @@ def test_set_parses_typed_overrides():
         parse_settings(["max_steps=ten"])
 
 
+@pytest.mark.parametrize("setting, message", [("lr=-0.1", "lr must be"), ("batch_size=0", "batch_size must be"),
+                                              ("beta_rate=1.5", "beta_rate must be"), ("lr=nan", "finite")])
+def test_out_of_range_settings_are_refused_before_training(setting, message, tiny_dataset, tmp_path):
+    from musiclatent.cli_model import parse_settings
+
+    with pytest.raises(ValueError, match=message):
+        train(tiny_dataset, "debug", tmp_path / "r", overrides=parse_settings([setting]), progress=False)
+    assert not (tmp_path / "r" / "checkpoint").exists()
+
+
+def test_resume_refuses_a_tampered_train_config(tiny_dataset, tmp_path):
+    from musiclatent.checkpoint import CheckpointError
+
+    train(tiny_dataset, "debug", tmp_path / "r", max_steps=5, progress=False)
+    cfg_path = find_checkpoint(tmp_path / "r") / "config.json"
+    config = json.loads(cfg_path.read_text())
+    config["train"]["batch_size"] = -3
+    cfg_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="bad train config.*batch_size"):
+        train(tiny_dataset, "debug", tmp_path / "r", max_steps=10, resume=True, progress=False)
+
+
 def test_metrics_logged(debug_run):
     rows = [json.loads(l) for l in (debug_run / "metrics.jsonl").read_text().splitlines()]
     train_rows = [r for r in rows if r["kind"] == "train"]
