@@ -2,7 +2,9 @@
 
 Mixes deliberately corrupted phrases into held-out (validation) phrases of a
 prepared dataset, scores everything by negative ELBO per step under the
-unconditioned style, and prints the AUROC of separating corrupted from real
+unconditioned style (with the model folder's density-trained ``scorer/`` twin
+when it ships one, as ``musiclatent score`` does; the generator's own ELBO is
+printed beside it), and prints the AUROC of separating corrupted from real
 (goal >= 0.95), for the raw score and for the note-count-matched score that the
 typicality percentiles rank. Corruptions: the phrase's pitches shuffled (rhythm kept), its
 pitches redrawn uniformly in its own range (rhythm kept), and uniformly random
@@ -221,6 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", action="store_true",
                     help="also the AUROC of alternative scores (reconstruction, KL, per note, latent kNN, and an "
                          "interval-trigram baseline with no VAE)")
+    ap.add_argument("--no-scorer", action="store_true",
+                    help="score with the generator itself even when the model folder ships a scorer/ twin")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="write the numbers to this JSON file")
     args = ap.parse_args(argv)
@@ -234,10 +238,12 @@ def main(argv=None) -> int:
         return 2
     rng = np.random.default_rng(args.seed)
     real = ds.tokens[np.sort(rng.permutation(len(ds))[:args.n])].astype(np.int64)
+    scorer = ml if args.no_scorer else latent.scoring_model(ml)
+    who = "its density-trained scorer (MODEL/scorer)" if scorer is not ml else "the model itself"
     print(f"model {args.model} ({ml.bars} bars), held-out phrases of {args.data}; score = negative ELBO per "
-          f"step (nats), style 'any'\n")
+          f"step (nats) under {who}, style 'any'\n")
     reference = train.tokens[np.sort(rng.permutation(len(train))[:args.reference])].astype(np.int64)
-    rows = anomaly_table(ml, real, reference, rng)
+    rows = anomaly_table(scorer, real, reference, np.random.default_rng(args.seed + 1))
     print(f"{'corruption':16s} {'real':>6s} {'corrupt':>7s} {'real mean':>9s} {'corrupt mean':>12s} {'AUROC':>6s} "
           f"{'matched':>8s}")
     for r in rows:
@@ -247,7 +253,13 @@ def main(argv=None) -> int:
     print(f"(matched: score minus the median score of {len(reference)} training phrases with as many notes, "
           f"as the typicality percentiles rank it)")
     print(f"\ngoal: AUROC >= 0.95 on the mix -> {'met' if best >= 0.95 else 'NOT met'}\n")
-    tunes = tune_table(ml, ds, reference, args.tunes, rng) if args.tunes > 0 else []
+    generator_rows = []
+    if scorer is not ml:
+        generator_rows = anomaly_table(ml, real, reference, np.random.default_rng(args.seed + 1))
+        print("the same phrases and corruptions under the generator's own ELBO (raw / matched AUROC): " +
+              "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_matched']:.3f}" for r in generator_rows))
+        print()
+    tunes = tune_table(scorer, ds, reference, args.tunes, rng) if args.tunes > 0 else []
     if tunes:
         print("file level, as `musiclatent score PATH` ranks files: mean matched score of a held-out tune's "
               "phrases vs the same tune with every phrase corrupted")
@@ -256,7 +268,7 @@ def main(argv=None) -> int:
             print(f"{r['corruption']:16s} {r['tunes']:6d} {r['corrupt_tunes']:7d} {r['phrases']:7d} {r['auroc']:6.3f}")
         print()
 
-    conds, matrix, own_best = style_table(ml, ds, args.per_style, rng)
+    conds, matrix, own_best = style_table(scorer, ds, args.per_style, rng)
     named = [s for s in conds if s != "any"]
     print("mean score of each style's held-out phrases (rows) under each style condition (columns); lower = "
           "more typical")
@@ -268,7 +280,8 @@ def main(argv=None) -> int:
         share, n = own_best[style]
         print(f"{style:10s} {cells}   {share:5.1%} of {n}")
 
-    out = {"model": args.model, "data": args.data, "anomaly": rows, "tunes": tunes,
+    out = {"model": args.model, "data": args.data, "scored_by": "scorer" if scorer is not ml else "model",
+           "anomaly": rows, "anomaly_generator": generator_rows, "tunes": tunes,
            "style_matrix": {"conditions": conds, "styles": named, "mean_score": matrix.tolist()},
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None

@@ -112,7 +112,7 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
     """Typicality of a melody: one reading line and a per-phrase table."""
     index, why = _index(ml)
     if index is None:
-        scores = latent.batched_scores(ml, tokens, style or "any")
+        scores = latent.batched_scores(latent.scoring_model(ml), tokens, style or "any")
         return (f"**{name}**: typicality score {scores.mean():.3f} nats/step. No corpus index to compare "
                 f"with ({why})."), pd.DataFrame(columns=PHRASE_COLUMNS)
     style = None if style in (None, "", "any") else style

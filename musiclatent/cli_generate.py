@@ -214,7 +214,16 @@ def cmd_export_model(args) -> int:
         print(f"wrote {write_extras(MusicLatent.from_checkpoint(args.out), args.data, args.out)}")
         return 0
     card = Path(args.card).read_text() if args.card else ""
-    out = export_model(args.run, args.data, args.out, card=card)
+    out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer)
+    if args.scorer and not card:
+        from .generate import MusicLatent
+        from .ship import scorer_card, scorer_heldout
+
+        heldout = scorer_heldout(MusicLatent.from_checkpoint(out), args.data)
+        export = f"musiclatent export-model {args.run} --data {args.data} --out {args.out} --scorer"
+        commands = {"train": args.train_command, "export": export}
+        (out / "README.md").write_text(scorer_card(out, heldout, args.data, {k: v for k, v in commands.items() if v}))
+        print(f"held-out negative ELBO {heldout['elbo_per_step']:.3f} nats/step ({heldout['phrases']} phrases)")
     print(f"wrote {out}")
     return 0
 
@@ -305,6 +314,10 @@ def add_commands(sub) -> None:
     p.add_argument("--card", default=None, help="markdown model card to include")
     p.add_argument("--extras-only", action="store_true",
                    help="only recompute attribute vectors and style means of the model already in --out")
+    p.add_argument("--scorer", action="store_true",
+                   help="the run is a density-trained twin for typicality scores: --out is MODEL/scorer, no "
+                        "attribute vectors, and the card is written from its held-out ELBO on --data")
+    p.add_argument("--train-command", default="", help="with --scorer: the exact training command, for the card")
     p.set_defaults(func=cmd_export_model)
 
     p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")

@@ -206,7 +206,8 @@ def cmd_score(args) -> int:
         raise _user_error(str(err)) from None
     flag = args.flag_percentile
     cond = f"under style {style}" if style else "unconditioned"
-    print(f"negative ELBO per step (nats, {cond}); percentile among {len(ref)} training phrases of the index, "
+    by = "its density-trained scorer" if latent.scoring_model(ml) is not ml else "the model"
+    print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {len(ref)} training phrases of the index, "
           f"matched for note count; flagged at >= {flag:g}")
     if args.phrases:
         items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
@@ -280,7 +281,8 @@ def add_commands(sub) -> None:
                        description="Score every file (or with --phrases every phrase) of PATH by its negative "
                                    "ELBO per step and its percentile among the training phrases of the index, "
                                    "matched for note count (the score minus the median score of training "
-                                   "phrases with as many notes is ranked).")
+                                   "phrases with as many notes is ranked). Shipped models score with their "
+                                   "density-trained twin (MODEL/scorer), whose ELBO is a real likelihood bound.")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")
     p.add_argument("--phrases", action="store_true", help="one line per phrase instead of per file")
     p.add_argument("--flag-percentile", type=float, default=95.0, help="flag at or above this percentile (95)")

@@ -71,7 +71,7 @@ _TRAIN_RANGES = {
     "batch_size": (1, 1 << 16, True), "lr": (0.0, 1.0, False), "lr_decay": (0.0, 1.0, False),
     "min_lr": (0.0, 1.0, True), "grad_clip": (0.0, None, False), "max_steps": (0, None, True),
     "beta_max": (0.0, None, True), "beta_rate": (0.0, 1.0, True), "free_bits": (0.0, None, True),
-    "sampling_rate": (0.0, None, False), "augment_semitones": (0, 24, True), "style_dropout": (0.0, 1.0, True),
+    "sampling_rate": (0.0, None, True), "augment_semitones": (0, 24, True), "style_dropout": (0.0, 1.0, True),
     "schedule_offset": (0, None, True), "eval_every": (1, None, True), "checkpoint_every": (1, None, True),
     "val_batches": (1, None, True), "log_every": (1, None, True), "threads": (0, 1024, True),
 }
@@ -111,7 +111,7 @@ class TrainConfig:
     beta_max: float = 0.2
     beta_rate: float = 0.9995      # beta = beta_max * (1 - beta_rate ** step)
     free_bits: float = 48.0        # KL below this many bits is free
-    sampling_rate: float = 2000.0  # inverse-sigmoid scheduled sampling: p_tf = k / (k + exp(step / k))
+    sampling_rate: float = 2000.0  # inverse-sigmoid scheduled sampling: p_tf = k / (k + exp(step / k)); 0 = always teacher-forced
     augment_semitones: int = 5
     style_dropout: float = 0.15    # train the "any" style id on this share of batches' rows
     schedule_offset: int = 0       # beta and scheduled sampling run as if at step + offset (fine-tuning)

@@ -23,6 +23,7 @@ from .models.vae import MusicVAE, build_vae
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 PRETRAINED = ("melody-2bar", "melody-16bar")
+SCORER_DIRNAME = "scorer"  # a model folder's density-trained twin for typicality scores
 
 
 class UnknownStyleError(ValueError):
@@ -78,6 +79,21 @@ class MusicLatent:
         self.folder = folder
 
     # ------------------------------------------------------------------ loading
+    @property
+    def scorer(self) -> "MusicLatent":
+        """The model typicality is scored with: the density-trained twin shipped in ``<folder>/scorer``
+        when there is one (see ``musiclatent.latent``), else this model itself. Loaded once."""
+        if "_scorer" not in self.__dict__:
+            sub = Path(self.folder) / SCORER_DIRNAME if self.folder is not None else None
+            twin = self
+            if sub is not None and (sub / "model.safetensors").exists():
+                twin = MusicLatent.from_checkpoint(sub, name=f"{self.name} scorer")
+                if twin.steps != self.steps or twin.styles != self.styles:
+                    raise CheckpointError(f"{sub} scores {twin.steps}-step phrases of styles {twin.styles}, but "
+                                          f"the model takes {self.steps} steps and styles {self.styles}")
+            self.__dict__["_scorer"] = twin
+        return self.__dict__["_scorer"]
+
     @classmethod
     def from_pretrained(cls, name: str = "melody-2bar") -> "MusicLatent":
         """Load a model shipped inside the package (no network)."""
@@ -312,5 +328,6 @@ class MusicLatent:
         return latent_tools.place_on_map(self, tokens, index)
 
     def typicality(self, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
-        """Negative ELBO per step (n,) of phrases (n, T) and its percentile (n,) among corpus training phrases."""
+        """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer` and its note-count-matched
+        percentile (n,) among corpus training phrases."""
         return latent_tools.typicality(self, tokens, style, index)

@@ -13,6 +13,13 @@ live in the same space, and the style label cannot leak into neighbour search.
 ``score_any`` is the negative ELBO per step under style "any"; ``score_style``
 under the phrase's own style (NaN when the model does not know it).
 
+Scores come from :func:`scoring_model`: a model folder may ship a ``scorer/``
+twin, the same VAE fine-tuned as a density model (beta 1, no free bits, always
+teacher-forced). The generator is trained to reconstruct: free bits give every
+phrase about the same KL and scheduled sampling teaches its decoder to ignore
+the true previous notes, so its own ELBO hardly tells a shuffled melody from a
+real one. The twin's ELBO is a real likelihood bound and does.
+
 Typicality percentiles are density-matched: a phrase's score minus the median
 score of training phrases with as many notes (a busy phrase costs more nats
 than a sparse one however typical it is) is ranked among the training phrases'
@@ -194,12 +201,34 @@ class LatentIndex:
 
 
 def model_fingerprint(ml) -> str:
-    """First 16 hex digits of the SHA-256 of the model's weights file ("" when unknown)."""
+    """First 16 hex digits of the SHA-256 of the model's weights file ("" when unknown); cached per
+    model object and file modification time."""
     folder = getattr(ml, "folder", None)
     weights = Path(folder) / "model.safetensors" if folder else None
     if weights is None or not weights.exists():
         return ""
-    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    key = (str(weights), weights.stat().st_mtime_ns)
+    cache = ml.__dict__.setdefault("_fingerprint", {}) if hasattr(ml, "__dict__") else {}
+    if key not in cache:
+        cache.clear()
+        cache[key] = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    return cache[key]
+
+
+def scoring_model(ml):
+    """The model that typicality scores come from: ``ml.scorer`` (a density-trained twin when the
+    model folder ships one), else ``ml`` itself."""
+    return getattr(ml, "scorer", ml)
+
+
+def check_scores_comparable(ml, index: "LatentIndex") -> None:
+    """Raise ValueError when the index's reference scores were made by another scoring model."""
+    want = index.meta.get("score_model_fingerprint", index.meta.get("model_fingerprint", ""))
+    have = model_fingerprint(scoring_model(ml))
+    if want and have and want != have:
+        raise ValueError("the index's reference scores were computed by another scoring model than this "
+                         "model's; rebuild it with `musiclatent index DATASET_OR_FOLDER --model MODEL --out "
+                         "MODEL/index`")
 
 
 def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH) -> np.ndarray:
@@ -241,18 +270,20 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         idx = np.sort(np.random.default_rng(seed).permutation(n_total)[:max_phrases])
         corpus = corpus.subset(idx)
     known = np.array([s in ml.styles and s != STYLE_ANY for s in corpus.style])
+    scorer = scoring_model(ml)
     zs, s_any, s_style = [], [], []
     for i in tqdm(range(0, len(corpus), batch), desc="index", unit="batch", disable=not progress):
         t = corpus.tokens[i:i + batch].astype(np.int64)
         zs.append(ml.encode(t, STYLE_ANY))
-        s_any.append(ml.score(t, STYLE_ANY))
+        s_any.append(scorer.score(t, STYLE_ANY))
         own = [s if k else STYLE_ANY for s, k in zip(corpus.style[i:i + batch], known[i:i + batch])]
-        s_style.append(np.where(known[i:i + batch], ml.score(t, own), np.nan))
+        s_style.append(np.where(known[i:i + batch], scorer.score(t, own), np.nan))
     latents = np.concatenate(zs).astype(dtype).astype(np.float32)
     attrs = {k: np.round(v.astype(np.float32), 4) for k, v in compute_attributes(corpus.tokens).items()}
     meta = {
         "version": INDEX_VERSION, "model": getattr(ml, "name", ""), "model_path": str(getattr(ml, "folder", "")),
-        "model_fingerprint": model_fingerprint(ml), "steps": int(ml.steps), "bars": int(ml.bars),
+        "model_fingerprint": model_fingerprint(ml), "score_model_fingerprint": model_fingerprint(scorer),
+        "score_model": "model" if scorer is ml else "scorer", "steps": int(ml.steps), "bars": int(ml.bars),
         "z_dim": int(ml.z_dim), "dtype": dtype, "encode_style": STYLE_ANY, "phrases": len(corpus),
         "phrases_available": n_total, "subsample": {"max_phrases": max_phrases, "seed": seed,
                                                      "rule": "uniform random sample, kept in corpus order"},
@@ -506,12 +537,13 @@ def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
 
 
 def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, relative scores) of phrases (n, T) under ``style``, and the relative scores of the
+    """(scores, relative scores) of phrases (n, T) under ``style`` by :func:`scoring_model`, and the relative scores of the
     index's training phrases scored the same way (style "any", or that style's own)."""
     idx = index_for(ml, index)
+    check_scores_comparable(ml, idx)
     name = None if style in (None, "", STYLE_ANY) else ml.styles[ml.style_id(style)]
     tokens = np.asarray(tokens).reshape(-1, ml.steps)
-    scores = batched_scores(ml, tokens, name or STYLE_ANY)
+    scores = batched_scores(scoring_model(ml), tokens, name or STYLE_ANY)
     ref_s, ref_n = idx.reference(name)
     return scores, relative_scores(scores, note_counts(tokens), ref_s, ref_n), idx.relative_reference(name)
 

@@ -2,7 +2,9 @@
 
 The folder holds ``model.safetensors`` (fp16), ``config.json``,
 ``extras.safetensors`` (attribute vectors and per-style mean latents computed
-from the training split) and ``README.md`` (the model card).
+from the training split) and ``README.md`` (the model card). It may also hold
+``scorer/``: a density-trained twin that typicality is scored with
+(``export-model --scorer``; see :func:`scorer_card`).
 """
 
 from __future__ import annotations
@@ -55,13 +57,15 @@ def write_extras(ml: MusicLatent, data_dir: str | Path, out_dir: str | Path) -> 
     return path
 
 
-def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path, card: str = "") -> Path:
-    """Write a shippable model folder from a run's latest checkpoint."""
+def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path, card: str = "",
+                 extras: bool = True) -> Path:
+    """Write a shippable model folder from a run's latest checkpoint (``extras``: attribute vectors
+    and style means, which a scorer does not need)."""
     ckpt = find_checkpoint(run_dir)
     if ckpt is None:
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
     ml = MusicLatent.from_checkpoint(ckpt)
-    extras = compute_extras(ml, data_dir)
+    extra_arrays = compute_extras(ml, data_dir) if extras else {}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = read_config(ckpt)
@@ -74,7 +78,8 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     tmp = out_dir / "model.safetensors.tmp"
     save_file(weights, str(tmp))
     os.replace(tmp, out_dir / "model.safetensors")
-    save_file({k: torch.from_numpy(v).half() for k, v in extras.items()}, str(out_dir / "extras.safetensors"))
+    if extra_arrays:
+        save_file({k: torch.from_numpy(v).half() for k, v in extra_arrays.items()}, str(out_dir / "extras.safetensors"))
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     if card:
         (out_dir / "README.md").write_text(card)
@@ -201,3 +206,55 @@ def _outside_lines(outside: dict | None) -> list[str]:
             f"Reconstruction accuracy sampled {acc('recon_accuracy_sampled')}, teacher-forced "
             f"{acc('recon_accuracy_teacher_forced')}, sampled on note-on steps {acc('recon_accuracy_sampled_notes')}; "
             f"NLL {_fmt(outside.get('nll_per_step'))} nats/step."]
+
+
+def scorer_heldout(ml: MusicLatent, data_dir: str | Path, max_phrases: int = 2000, seed: int = 0) -> dict:
+    """Mean negative ELBO per step (nats) of validation phrases, overall and per style."""
+    from .evaluate import model_style_ids, score_batched
+
+    val = load_dataset(data_dir).validation()
+    pick = np.sort(np.random.default_rng(seed).permutation(len(val))[:max_phrases])
+    val = val.subset(pick)
+    styles = model_style_ids(ml, val)
+    elbo = score_batched(ml, val.tokens.astype(np.int64), styles, 256)
+    per_style = {ml.styles[i]: float(elbo[styles == i].mean()) for i in np.unique(styles)}
+    return {"phrases": int(len(val)), "elbo_per_step": float(elbo.mean()), "per_style": per_style}
+
+
+def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, commands: dict[str, str]) -> str:
+    """Markdown card of a model's density-trained twin (``MODEL/scorer``)."""
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text())
+    trained, tc, mc = config.get("trained", {}), config["train"], config["model"]
+    metrics = trained.get("metrics", {})
+    wall = trained.get("wall_s") or 0.0
+    return "\n".join([
+        f"# {folder.parent.name} scorer",
+        "",
+        f"The density-trained twin of `{folder.parent.name}`: the same VAE ({mc['bars']} bars, z = {mc['z_dim']}), "
+        "fine-tuned as a likelihood model: beta 1 with no free bits, always teacher-forced. Typicality scores "
+        "(`musiclatent score`, the Explore tab, the index's `score_any`/`score_style`) are its negative ELBO per "
+        "step. It is never used to generate. Why: the generator's free bits give every phrase about the same KL, "
+        "and scheduled sampling teaches its decoder to lean on z rather than on the true previous notes, so the "
+        "generator's own ELBO hardly tells a shuffled melody from a real one "
+        "(`python benchmarks/anomaly_auroc.py` prints both).",
+        "",
+        f"Weights: fp16 safetensors, {(folder / 'model.safetensors').stat().st_size / 1e6:.1f} MB.",
+        "",
+        "## How it was made",
+        "```",
+        *commands.values(),
+        "```",
+        f"Data: `{data_dir}` (the generator's own training split). {trained.get('step', 0):,} steps of batch "
+        f"{tc['batch_size']} after the start below, {wall / 60:.0f} min on 2 CPU cores; Adam lr {tc['lr']}, "
+        f"beta {tc['beta_max']}, {tc['free_bits']} free bits, scheduled sampling k = {tc['sampling_rate']} "
+        "(0 = always teacher-forced).",
+        *_init_line(trained, tc),
+        "",
+        f"## Held-out ({heldout['phrases']:,} validation phrases)",
+        f"- Negative ELBO {heldout['elbo_per_step']:.3f} nats/step; per style: " +
+        ", ".join(f"{k} {v:.3f}" for k, v in heldout["per_style"].items()) + ".",
+        f"- Last training evaluation: KL {_fmt(metrics.get('val_kl_bits'))} bits, teacher-forced accuracy "
+        f"{_fmt(metrics.get('val_acc_teacher_forced'))}, NLL {_fmt(metrics.get('val_nll_per_step'))} nats/step.",
+        "",
+    ])

@@ -3,6 +3,7 @@
 import json
 
 from musiclatent.checkpoint import find_checkpoint
+from musiclatent.data.dataset import load_dataset
 from musiclatent.ship import export_model, model_card
 from musiclatent.train import train
 
@@ -37,3 +38,19 @@ def test_init_chain_follows_fine_tunes_of_fine_tunes(tiny_dataset, debug_run, tm
     card = model_card(folder, {}, tmp_path / "ft2", tiny_dataset, {})
     first = chain[0]["step"]
     assert f"{first + 2 + 3:,} steps" in card and " -> " in card
+
+
+def test_export_scorer_writes_weights_and_a_card_without_extras(tiny_dataset, debug_run, tmp_path):
+    from musiclatent.cli import main as cli_main
+    from musiclatent.generate import MusicLatent
+
+    out = tmp_path / "model" / "scorer"
+    assert cli_main(["export-model", str(debug_run), "--data", str(tiny_dataset), "--out", str(out), "--scorer",
+                     "--train-command", "musiclatent train --set free_bits=0"]) == 0
+    assert (out / "model.safetensors").exists() and not (out / "extras.safetensors").exists()
+    card = (out / "README.md").read_text()
+    ml = MusicLatent.from_checkpoint(out)
+    val = load_dataset(tiny_dataset).validation()
+    expected = ml.score(val.tokens.astype("int64"), [ml.styles[i] for i in val.style]).mean()
+    assert "# model scorer" in card and "musiclatent train --set free_bits=0" in card
+    assert f"Negative ELBO {expected:.3f} nats/step" in card
