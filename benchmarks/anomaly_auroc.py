@@ -286,9 +286,9 @@ def main(argv=None) -> int:
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None
     if args.variants:
-        rows = variants_table(ml, real, rng, idx, train.tokens.astype(np.int64), reference)
+        rows = variants_table(scorer, real, rng, idx, train.tokens.astype(np.int64), reference)
         names = [k for k in rows[0] if k != "score"]
-        print("\nAUROC of alternative scores (same real phrases, fresh corruptions)")
+        print("\nAUROC of alternative scores from the same scoring model (same real phrases, fresh corruptions)")
         print(f"{'score':36s} " + " ".join(f"{n:>15s}" for n in names))
         for r in rows:
             print(f"{r['score']:36s} " + " ".join(f"{r[n]:15.3f}" for n in names))

@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 from .attributes import attribute_vectors, compute_attributes
 from .checkpoint import find_checkpoint, read_config
 from .data.dataset import load_dataset
-from .generate import MusicLatent
+from .generate import PRETRAINED_DIR, MusicLatent
 
 
 def encode_all(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -89,12 +89,18 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
 def init_chain(init_from: str | None, limit: int = 16) -> list[dict]:
     """The runs a fine-tune started from, first run first: [{"from", "step", "wall_s"}, ...].
 
-    Follows each run's ``init_from``; stops at a run trained from scratch or one no longer on disk.
+    Follows each run's ``init_from``; an exported model folder (or a pretrained name) brings the
+    chain recorded in its config. Stops at a run trained from scratch or one no longer on disk.
     """
     chain: list[dict] = []
     while init_from and len(chain) < limit:
         ckpt = find_checkpoint(init_from)
         if ckpt is None or not (ckpt / "state.json").is_file():
+            folder = Path(init_from) if Path(init_from).is_dir() else PRETRAINED_DIR / str(init_from)
+            trained = read_config(folder).get("trained") if (folder / "config.json").is_file() else None
+            if trained:
+                chain[:0] = list(trained.get("init_chain", [])) + [
+                    {"from": str(init_from), "step": trained.get("step", 0), "wall_s": trained.get("wall_s")}]
             break
         state = json.loads((ckpt / "state.json").read_text())
         chain.insert(0, {"from": str(init_from), "step": state["step"], "wall_s": state.get("wall_s")})
@@ -247,8 +253,9 @@ def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, command
         "```",
         f"Data: `{data_dir}` (the generator's own training split). {trained.get('step', 0):,} steps of batch "
         f"{tc['batch_size']} after the start below, {wall / 60:.0f} min on 2 CPU cores; Adam lr {tc['lr']}, "
-        f"beta {tc['beta_max']}, {tc['free_bits']} free bits, scheduled sampling k = {tc['sampling_rate']} "
-        "(0 = always teacher-forced).",
+        f"beta {tc['beta_max']}, {tc['free_bits']} free bits, " +
+        ("always teacher-forced." if tc["sampling_rate"] <= 0 or tc["sampling_rate"] >= 1e6
+         else f"scheduled sampling k = {tc['sampling_rate']}."),
         *_init_line(trained, tc),
         "",
         f"## Held-out ({heldout['phrases']:,} validation phrases)",

@@ -54,3 +54,14 @@ def test_export_scorer_writes_weights_and_a_card_without_extras(tiny_dataset, de
     expected = ml.score(val.tokens.astype("int64"), [ml.styles[i] for i in val.style]).mean()
     assert "# model scorer" in card and "musiclatent train --set free_bits=0" in card
     assert f"Negative ELBO {expected:.3f} nats/step" in card
+
+
+def test_init_chain_reads_an_exported_model_folder(tiny_dataset, debug_run, tmp_path):
+    from musiclatent.ship import init_chain
+
+    first = export_model(debug_run, tiny_dataset, tmp_path / "first")
+    train(tiny_dataset, "debug", tmp_path / "ft", max_steps=2, progress=False, init_from=first)
+    second = export_model(tmp_path / "ft", tiny_dataset, tmp_path / "second")
+    step = json.loads((find_checkpoint(debug_run) / "state.json").read_text())["step"]
+    assert [(c["from"], c["step"]) for c in init_chain(str(first))] == [(str(first), step)]
+    assert [c["step"] for c in init_chain(str(second))] == [step, 2]
