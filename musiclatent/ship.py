@@ -193,11 +193,21 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"on style-conditioned prior samples {_fmt(style.get('conditioned', {}).get('accuracy'))}; "
         f"on restyled phrases at strength 1 {_fmt(style.get('restyled', {}).get('accuracy'))}.",
         *_outside_lines(outside),
+        *_scorer_lines(folder),
         "",
         "The full JSON is `benchmarks/results/eval-" + name + ".json`.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _scorer_lines(folder: Path) -> list[str]:
+    """The card's pointer to the density-trained twin that typicality is scored with, if shipped."""
+    if not (folder / "scorer" / "model.safetensors").is_file():
+        return []
+    return ["", "## Typicality scores",
+            "Typicality (`musiclatent score`, the Explore tab) is scored by `scorer/`, this model's "
+            "density-trained twin; its card is `scorer/README.md`."]
 
 
 def _outside_lines(outside: dict | None) -> list[str]:
