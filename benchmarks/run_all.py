@@ -39,13 +39,18 @@ from _common import machine  # noqa: E402
 
 MODELS = {"melody-2bar": "data/melody-2bar", "melody-16bar": "data/melody-16bar"}
 
-# script -> (arguments, arguments with --quick, writes its numbers with --json, needs shipped melody-2bar)
+# run name -> (arguments, arguments with --quick, writes its numbers with --json, needs shipped melody-2bar);
+# a run name is the script's file name, optionally followed by a space and a label (one script, two runs)
 SCRIPTS = {
     "prepare_speed": ([], ["--files", "20", "--repeats", "1"], False, False),
     "train_speed": ([], ["--steps", "3"], False, False),
     "generate_speed": ([], ["--repeats", "3"], False, False),
     "demo_speed": ([], ["--repeats", "3"], False, False),
     "anomaly_auroc": ([], ["--n", "300", "--per-style", "50"], True, True),
+    "anomaly_auroc melody-16bar": (["--model", "melody-16bar", "--data", "data/melody-16bar", "--n", "500",
+                                    "--reference", "2000", "--per-style", "50", "--tunes", "100"],
+                                   ["--model", "melody-16bar", "--data", "data/melody-16bar", "--n", "200",
+                                    "--reference", "1000", "--per-style", "20", "--tunes", "50"], True, True),
     "load_web": ([], ["--clients", "4", "--requests", "2"], False, False),
     "fuzz_long": ([], ["--cases", "1000"], False, False),
 }
@@ -102,7 +107,7 @@ def run_script(name: str, argv: list[str], timeout: float, json_flag: bool = Fal
         out = Path(tmp) / "result.json"
         if json_flag:
             argv = argv + ["--json", str(Path(tmp) / "script.json")]
-        code = WRAPPER.format(here=str(HERE), name=name, argv=argv, out=str(out))
+        code = WRAPPER.format(here=str(HERE), name=name.split()[0], argv=argv, out=str(out))
         t0 = time.time()
         try:
             proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -153,12 +158,17 @@ def figures(name: str, result: dict, output: str) -> list[tuple]:
         m = re.search(r"round trip with downloads: ([0-9.]+) s median", output)
         if m:
             rows.append((name, "Generate 4 x 2-bar with audio, round trip", float(m.group(1)), "s", 1.5, "lower"))
-    elif name == "anomaly_auroc":
+    elif name.split()[0] == "anomaly_auroc":
         for r in result.get("anomaly", []):
             rows.append((name, f"AUROC {r['corruption']}", r["auroc"], "", 0.95, "higher"))
             if "auroc_matched" in r:
                 rows.append((name, f"AUROC {r['corruption']}, note-count matched", r["auroc_matched"], "", 0.95,
                              "higher"))
+        for r in result.get("anomaly_generator", []):
+            rows.append((name, f"AUROC {r['corruption']}, generator's own ELBO, matched", r["auroc_matched"], "",
+                         0.95, "higher"))
+        for r in result.get("tunes", []):
+            rows.append((name, f"file-level AUROC {r['corruption']}", r["auroc"], "", 0.95, "higher"))
     else:
         for key, v in result.items():
             if isinstance(v, (int, float)):
@@ -255,7 +265,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"), help="where to write (default benchmarks/RESULTS.md)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds allowed per script (default 3600)")
     args = ap.parse_args(argv)
-    wanted = lambda n: not args.only or n in args.only  # noqa: E731
+    wanted = lambda n: not args.only or n in args.only or n.split()[0] in args.only  # noqa: E731
     runs, evals, notes = {}, {}, []
     from musiclatent.generate import PRETRAINED_DIR
 
@@ -263,7 +273,7 @@ def main(argv=None) -> int:
     for name, (full, quick, json_flag, needs_model) in SCRIPTS.items():
         if not wanted(name):
             continue
-        if not (HERE / f"{name}.py").exists():
+        if not (HERE / f"{name.split()[0]}.py").exists():
             notes.append(f"benchmarks/{name}.py does not exist yet: skipped")
             continue
         if needs_model and not shipped("melody-2bar"):
@@ -273,7 +283,7 @@ def main(argv=None) -> int:
         runs[name] = run_script(name, quick if args.quick else full, args.timeout, json_flag)
         print(f"  {'ok' if runs[name]['ok'] else 'FAILED'} in {runs[name]['seconds']} s", flush=True)
     for extra in sorted(HERE.glob("*.py")):
-        if extra.stem not in SCRIPTS and not extra.stem.startswith("_") and extra.stem != "run_all":
+        if extra.stem not in {k.split()[0] for k in SCRIPTS} and not extra.stem.startswith("_") and extra.stem != "run_all":
             notes.append(f"benchmarks/{extra.name} is not in run_all.SCRIPTS: not run")
     if wanted("evaluate"):
         (HERE / "results").mkdir(exist_ok=True)
