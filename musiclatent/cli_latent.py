@@ -207,8 +207,8 @@ def cmd_score(args) -> int:
     flag = args.flag_percentile
     cond = f"under style {style}" if style else "unconditioned"
     by = "its density-trained scorer" if latent.scoring_model(ml) is not ml else "the model"
-    print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {len(ref)} training phrases of the index, "
-          f"matched for note count; flagged at >= {flag:g}")
+    print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {len(ref)} training phrases "
+          f"of the index, matched for note count; flagged at >= {flag:g}")
     if args.phrases:
         items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
     else:

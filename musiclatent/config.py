@@ -111,7 +111,7 @@ class TrainConfig:
     beta_max: float = 0.2
     beta_rate: float = 0.9995      # beta = beta_max * (1 - beta_rate ** step)
     free_bits: float = 48.0        # KL below this many bits is free
-    sampling_rate: float = 2000.0  # inverse-sigmoid scheduled sampling: p_tf = k / (k + exp(step / k)); 0 = always teacher-forced
+    sampling_rate: float = 2000.0  # scheduled sampling, p_tf = k / (k + exp(step / k)); 0 = always teacher-forced
     augment_semitones: int = 5
     style_dropout: float = 0.15    # train the "any" style id on this share of batches' rows
     schedule_offset: int = 0       # beta and scheduled sampling run as if at step + offset (fine-tuning)

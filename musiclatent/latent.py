@@ -537,8 +537,8 @@ def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
 
 
 def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, relative scores) of phrases (n, T) under ``style`` by :func:`scoring_model`, and the relative scores of the
-    index's training phrases scored the same way (style "any", or that style's own)."""
+    """(scores, relative scores) of phrases (n, T) under ``style`` by :func:`scoring_model`, and the
+    relative scores of the index's training phrases scored the same way (style "any", or its own)."""
     idx = index_for(ml, index)
     check_scores_comparable(ml, idx)
     name = None if style in (None, "", STYLE_ANY) else ml.styles[ml.style_id(style)]

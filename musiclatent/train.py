@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from .checkpoint import (CheckpointError, build_checked, find_checkpoint, load_model_weights, load_tensors,
-                         model_config_from, optimizer_from_tensors, read_config, save_training_checkpoint, warm_start_weights)
+                         model_config_from, optimizer_from_tensors, read_config, save_training_checkpoint,
+                         warm_start_weights)
 from .config import ModelConfig, TrainConfig
 from .data.dataset import PhraseSet, load_dataset, random_batch
 from .models.vae import MusicVAE, build_vae
