@@ -46,11 +46,15 @@ def corrupted_sets(real: np.ndarray, rng: np.random.Generator) -> dict[str, np.n
     return out
 
 
-def anomaly_table(ml, real: np.ndarray, reference: np.ndarray, rng: np.random.Generator) -> list[dict]:
+def scored_reference(ml, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, note counts) of the reference training phrases under ``ml``, computed once per model."""
+    return latent.batched_scores(ml, reference, "any"), latent.note_counts(reference)
+
+
+def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) -> list[dict]:
     """AUROC of the raw score and of the note-count-matched score (what the percentiles rank), with
     ``reference`` training phrases giving the expected score per note count."""
-    ref_s = latent.batched_scores(ml, reference, "any")
-    ref_n = latent.note_counts(reference)
+    ref_s, ref_n = ref
 
     def both(tokens):
         s = latent.batched_scores(ml, tokens, "any")
@@ -72,11 +76,10 @@ def anomaly_table(ml, real: np.ndarray, reference: np.ndarray, rng: np.random.Ge
     return rows
 
 
-def tune_table(ml, ds, reference: np.ndarray, n_tunes: int, rng: np.random.Generator) -> list[dict]:
+def tune_table(ml, ds, ref: tuple, n_tunes: int, rng: np.random.Generator) -> list[dict]:
     """File-level AUROC, as ``musiclatent score PATH`` ranks files: the mean note-count-matched score
     of a held-out tune's phrases, against the same tunes with every phrase corrupted."""
-    ref_s = latent.batched_scores(ml, reference, "any")
-    ref_n = latent.note_counts(reference)
+    ref_s, ref_n = ref
     pieces = np.unique(ds.piece)
     pieces = np.sort(rng.permutation(pieces)[:n_tunes])
     rows_of = [np.flatnonzero(ds.piece == p) for p in pieces]
@@ -162,13 +165,13 @@ class IntervalNgram:
 
 
 def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, train=None,
-                   reference=None) -> list[dict]:
+                   reference=None, ref: tuple | None = None) -> list[dict]:
     """AUROC of alternative typicality scores, to show what the default (negative ELBO) trades off."""
     sets = corrupted_sets(real, rng)
     parts = {name: score_parts(ml, t) for name, t in [("real", real), *sets.items()]}
     if train is not None and reference is not None:
         ngram = IntervalNgram(train)
-        ref_s, ref_n = latent.batched_scores(ml, reference, "any"), latent.note_counts(reference)
+        ref_s, ref_n = ref if ref is not None else scored_reference(ml, reference)
         sd_elbo = latent.relative_scores(ref_s, ref_n, ref_s, ref_n).std()
         sd_ngram = ngram.scores(reference).std()
         for name, t in [("real", real), *sets.items()]:
@@ -243,7 +246,8 @@ def main(argv=None) -> int:
     print(f"model {args.model} ({ml.bars} bars), held-out phrases of {args.data}; score = negative ELBO per "
           f"step (nats) under {who}, style 'any'\n")
     reference = train.tokens[np.sort(rng.permutation(len(train))[:args.reference])].astype(np.int64)
-    rows = anomaly_table(scorer, real, reference, np.random.default_rng(args.seed + 1))
+    ref = scored_reference(scorer, reference)
+    rows = anomaly_table(scorer, real, ref, np.random.default_rng(args.seed + 1))
     print(f"{'corruption':16s} {'real':>6s} {'corrupt':>7s} {'real mean':>9s} {'corrupt mean':>12s} {'AUROC':>6s} "
           f"{'matched':>8s}")
     for r in rows:
@@ -255,11 +259,12 @@ def main(argv=None) -> int:
     print(f"\ngoal: AUROC >= 0.95 on the mix -> {'met' if best >= 0.95 else 'NOT met'}\n")
     generator_rows = []
     if scorer is not ml:
-        generator_rows = anomaly_table(ml, real, reference, np.random.default_rng(args.seed + 1))
+        generator_rows = anomaly_table(ml, real, scored_reference(ml, reference),
+                                       np.random.default_rng(args.seed + 1))
         print("the same phrases and corruptions under the generator's own ELBO (raw / matched AUROC): " +
               "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_matched']:.3f}" for r in generator_rows))
         print()
-    tunes = tune_table(scorer, ds, reference, args.tunes, rng) if args.tunes > 0 else []
+    tunes = tune_table(scorer, ds, ref, args.tunes, rng) if args.tunes > 0 else []
     if tunes:
         print("file level, as `musiclatent score PATH` ranks files: mean matched score of a held-out tune's "
               "phrases vs the same tune with every phrase corrupted")
@@ -286,7 +291,7 @@ def main(argv=None) -> int:
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None
     if args.variants:
-        rows = variants_table(scorer, real, rng, idx, train.tokens.astype(np.int64), reference)
+        rows = variants_table(scorer, real, rng, idx, train.tokens.astype(np.int64), reference, ref)
         names = [k for k in rows[0] if k != "score"]
         print("\nAUROC of alternative scores from the same scoring model (same real phrases, fresh corruptions)")
         print(f"{'score':36s} " + " ".join(f"{n:>15s}" for n in names))
