@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import NOTE_ON_OFFSET, NUM_CLASSES
+from .constants import HOLD, NOTE_ON_OFFSET, NUM_CLASSES
+
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks with ties given their average rank; (n,) -> (n,) float64."""
@@ -62,7 +63,31 @@ def random_tokens(n: int, steps: int, rng: np.random.Generator, n_classes: int =
     return rng.integers(0, n_classes, (int(n), int(steps)), dtype=np.int64)
 
 
+def shuffle_durations(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Permute how long each event (a note or a rest) lasts, keeping the order of pitches and rests;
+    (n, T) -> (n, T). Steps before the first event (a note held over) stay. A rhythm corruption: a
+    score that only looked at pitches would miss it."""
+    out = np.array(tokens, copy=True)
+    for row in out:
+        heads = np.flatnonzero(row != HOLD)
+        if len(heads) < 2:
+            continue
+        lengths = rng.permutation(np.diff(np.r_[heads, len(row)]))
+        starts = heads[0] + np.r_[0, np.cumsum(lengths)[:-1]]
+        events = row[heads].copy()
+        row[heads[0]:] = HOLD
+        row[starts] = events
+    return out
+
+
+# The corruptions the typicality AUROC is validated on (``benchmarks/anomaly_auroc.py``): pitch
+# corruptions that keep the rhythm, mixed with uniformly random tokens.
 CORRUPTIONS = {
     "pitch shuffle": shuffle_pitches,
     "random pitches": random_pitches,
+}
+
+# Reported beside the mix, not in it: a rhythm corruption that keeps the pitches.
+RHYTHM_CORRUPTIONS = {
+    "duration shuffle": shuffle_durations,
 }

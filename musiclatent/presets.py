@@ -38,6 +38,21 @@ register(Preset(
     data={"bars": 16, "dataset": "data/melody-16bar"},
 ))
 
+# A density model for typicality scores of 16-bar phrases (exported as melody-16bar/scorer). The
+# hierarchical decoder restarts its bottom LSTM every bar, so once the latent carries little (as a
+# density-trained latent does) it can only judge a note by its own bar. This flat decoder reads the
+# whole 16 bars, always teacher-forced, with beta 1 and no free bits: its ELBO is a likelihood bound.
+register(Preset(
+    name="melody-16bar-scorer",
+    description="16-bar density model for typicality scores: BiLSTM encoder, flat full-context LSTM decoder",
+    model=ModelConfig(bars=16, decoder="flat", embed_dim=64, enc_hidden=128, z_dim=32,
+                      dec_hidden=256, dec_layers=2, pos_dim=16),
+    train=TrainConfig(batch_size=64, lr=2e-3, lr_decay=0.9997, min_lr=1e-5, max_steps=12000,
+                      beta_max=1.0, beta_rate=0.999, free_bits=0.0, sampling_rate=0.0,
+                      eval_every=500, checkpoint_every=250, val_batches=4),
+    data={"bars": 16, "dataset": "data/melody-16bar"},
+))
+
 # The shape of Magenta's cat-mel_2bar_small, for the speed benchmark.
 register(Preset(
     name="cat-mel-2bar-small",

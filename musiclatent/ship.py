@@ -244,11 +244,18 @@ def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, command
     trained, tc, mc = config.get("trained", {}), config["train"], config["model"]
     metrics = trained.get("metrics", {})
     wall = trained.get("wall_s") or 0.0
+    parent_cfg = folder.parent / "config.json"
+    parent = json.loads(parent_cfg.read_text()).get("model", {}) if parent_cfg.is_file() else {}
+    same = all(parent.get(k) == v for k, v in mc.items() if k != "styles")
+    what = (f"The density-trained twin of `{folder.parent.name}`: the same VAE ({mc['bars']} bars, z = {mc['z_dim']}), "
+            "fine-tuned as a likelihood model" if same else
+            f"The density model of `{folder.parent.name}`: a VAE of its own shape ({mc['bars']} bars, {mc['decoder']} "
+            f"decoder {mc['dec_layers']}x{mc['dec_hidden']}, encoder {mc['enc_hidden']}, z = {mc['z_dim']}; preset "
+            f"`{config.get('preset', '?')}`), trained as a likelihood model")
     return "\n".join([
         f"# {folder.parent.name} scorer",
         "",
-        f"The density-trained twin of `{folder.parent.name}`: the same VAE ({mc['bars']} bars, z = {mc['z_dim']}), "
-        "fine-tuned as a likelihood model: beta 1 with no free bits, always teacher-forced. Typicality scores "
+        what + ": beta 1 with no free bits, always teacher-forced. Typicality scores "
         "(`musiclatent score`, the Explore tab, the index's `score_any`/`score_style`) are its negative ELBO per "
         "step. It is never used to generate. Why: the generator's free bits give every phrase about the same KL, "
         "and scheduled sampling teaches its decoder to lean on z rather than on the true previous notes, so the "

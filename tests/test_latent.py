@@ -86,6 +86,22 @@ def test_corruptions_keep_rhythm():
     assert rand.shape == (5, 32) and rand.min() >= 0 and rand.max() < 130
 
 
+
+def test_duration_shuffle_keeps_pitch_order_and_length():
+    rng = np.random.default_rng(3)
+    tokens = np.array([[0, 0, 62, 0, 0, 0, 64, 1, 0, 67, 0, 69, 0, 0, 0, 0],
+                       [60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], np.int64)
+    out = anomaly.shuffle_durations(tokens, rng)
+    assert out.shape == tokens.shape
+    np.testing.assert_array_equal(out[0, :2], [0, 0])                   # a held-over note stays put
+    np.testing.assert_array_equal(out[0][out[0] != 0], tokens[0][tokens[0] != 0])   # same events, same order
+    np.testing.assert_array_equal(out[1], tokens[1])                     # one event: nothing to permute
+    lengths = lambda row: sorted(np.diff(np.r_[np.flatnonzero(row != 0), len(row)]))  # noqa: E731
+    assert lengths(out[0]) == lengths(tokens[0])
+    changed = [not np.array_equal(anomaly.shuffle_durations(tokens[:1], np.random.default_rng(s))[0], tokens[0])
+               for s in range(10)]
+    assert any(changed)
+
 # --------------------------------------------------------------------------- map and search
 
 def test_pca_known_axis_and_sign_convention():

@@ -56,6 +56,20 @@ def test_export_scorer_writes_weights_and_a_card_without_extras(tiny_dataset, de
     assert f"Negative ELBO {expected:.3f} nats/step" in card
 
 
+def test_scorer_card_says_twin_or_own_shape(tiny_dataset, debug_run, tmp_path):
+    from musiclatent.ship import scorer_card
+
+    model = export_model(debug_run, tiny_dataset, tmp_path / "model")
+    scorer = export_model(debug_run, tiny_dataset, model / "scorer", extras=False)
+    heldout = {"phrases": 3, "elbo_per_step": 1.0, "per_style": {}}
+    assert "the same VAE" in scorer_card(scorer, heldout, tiny_dataset, {})
+    config = json.loads((model / "config.json").read_text())
+    config["model"]["decoder"] = "hier"      # the generator is now of another shape than its scorer
+    (model / "config.json").write_text(json.dumps(config))
+    card = scorer_card(scorer, heldout, tiny_dataset, {})
+    assert "the same VAE" not in card and "a VAE of its own shape" in card and "flat decoder" in card
+
+
 def test_init_chain_reads_an_exported_model_folder(tiny_dataset, debug_run, tmp_path):
     from musiclatent.ship import init_chain
 
