@@ -65,6 +65,9 @@ class LSTMDecoder(nn.Module):
         self.init = nn.Linear(cond_dim, 2 * layers * hidden)
         self.lstm = nn.LSTM(embed_dim + cond_dim + pos_dim, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
+        # Zaremba et al.'s recipe: dropout on the non-recurrent connections, i.e. the token embedding in,
+        # between layers (above) and the top layer out. Training only; sampling runs in eval mode.
+        self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, n_classes)
 
     def initial_state(self, cond: torch.Tensor):
@@ -72,13 +75,13 @@ class LSTMDecoder(nn.Module):
 
     def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Teacher-forced pass: prev_tokens (N, T) (start id allowed), cond (N, D) -> logits (N, T, C)."""
-        x = self.embed(prev_tokens)
+        x = self.drop(self.embed(prev_tokens))
         parts = [x, cond[:, None, :].expand(-1, x.shape[1], -1)]
         if self.pos is not None:
             steps = torch.arange(x.shape[1], device=x.device) % STEPS_PER_BAR
             parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
         y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
-        return self.out(y)
+        return self.out(self.drop(y))
 
     def stepper(self) -> "CachedStepper":
         """Cached-state decoding, one step at a time (see :class:`CachedStepper`)."""

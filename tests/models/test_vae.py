@@ -91,3 +91,18 @@ def test_presets_registry():
     assert 128 <= get_preset("melody-2bar").model.z_dim <= 512
     with pytest.raises(KeyError, match="melody-2bar"):
         get_preset("nope")
+
+
+def test_decoder_dropout_acts_in_training_only():
+    cfg = dataclasses.replace(get_preset("debug").model, dropout=0.5)
+    torch.manual_seed(0)
+    model = build_vae(cfg)
+    x = torch.randint(0, 130, (3, cfg.steps))
+    s = torch.zeros(3, dtype=torch.long)
+    z = torch.randn(3, cfg.z_dim)
+    model.train()
+    assert not torch.allclose(model.logits(z, s, x), model.logits(z, s, x))    # a fresh mask per pass
+    model.eval()
+    torch.testing.assert_close(model.logits(z, s, x), model.logits(z, s, x))
+    plain = build_vae(dataclasses.replace(cfg, dropout=0.0))
+    assert set(plain.state_dict()) == set(model.state_dict())    # no new weights: old checkpoints still load
