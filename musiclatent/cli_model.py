@@ -22,6 +22,9 @@ def add_commands(sub) -> None:
     p.add_argument("--init-from", default=None, metavar="MODEL",
                    help="start from these weights (run folder, model folder or pretrained name) "
                         "with a fresh optimizer: fine-tuning")
+    p.add_argument("--dropout", type=float, default=None, metavar="P",
+                   help="decoder dropout in [0, 1) (default: the preset's); adds no weights, so a fine-tune "
+                        "may switch it on")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set free_bits=96 --set lr=5e-4 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -44,7 +47,7 @@ def cmd_train(args) -> int:
             overrides["batch_size"] = args.batch_size
         last = train(args.data, args.preset, args.out, resume=args.resume, max_steps=args.steps,
                      threads=args.threads, bf16=args.bf16, progress=not args.quiet, overrides=overrides,
-                     init_from=args.init_from)
+                     init_from=args.init_from, dropout=args.dropout)
     except (KeyError, ValueError) as err:
         raise UserError(str(err).strip("'\"")) from None
     keys = ("step", "val_acc_teacher_forced", "val_acc_sampled", "val_kl_bits", "val_nll_per_step")

@@ -147,8 +147,12 @@ def _weights_file(source: str | Path) -> Path:
 
 def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool = False,
           max_steps: int | None = None, threads: int | None = None, bf16: bool | None = None,
-          progress: bool = True, overrides: dict | None = None, init_from: str | Path | None = None) -> dict:
+          progress: bool = True, overrides: dict | None = None, init_from: str | Path | None = None,
+          dropout: float | None = None) -> dict:
     """Train (or resume) a model; returns the last logged metrics.
+
+    ``dropout`` overrides the preset's decoder dropout. It adds no weights, so a fine-tune may
+    switch it on; a resumed run keeps its checkpoint's.
 
     ``init_from`` (a run folder, a model folder or a pretrained name) starts a new run
     from those weights with a fresh optimizer and learning-rate schedule: fine-tuning.
@@ -181,11 +185,18 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
             tc = dataclasses.replace(TrainConfig.from_dict(saved["train"]), max_steps=tc.max_steps, threads=tc.threads)
         except (TypeError, ValueError, KeyError) as err:
             raise CheckpointError(f"bad train config in {ckpt / 'config.json'}: {err}") from None
+        if dropout is not None and dropout != mc.dropout:
+            raise ValueError(f"--dropout {dropout}: the run in {out_dir} trains with dropout {mc.dropout}; "
+                             "a resumed run keeps its settings (start a fine-tune with --init-from instead)")
     else:
         if data.steps != p.model.steps:
             raise ValueError(f"dataset has {data.steps}-step phrases but preset {preset!r} expects "
                              f"{p.model.steps} ({p.model.bars} bars); prepare with --bars {p.model.bars}")
         mc = dataclasses.replace(p.model, styles=data.style_names)
+        if dropout is not None:
+            if not 0.0 <= dropout < 1.0:
+                raise ValueError(f"--dropout must be in [0, 1), not {dropout}")
+            mc = dataclasses.replace(mc, dropout=float(dropout))
     config = {"model": mc.to_dict(), "train": tc.to_dict(), "preset": preset, "data": str(data_dir)}
     if ckpt is not None and "init_from" in saved:
         config["init_from"] = saved["init_from"]         # a resumed fine-tune is still a fine-tune

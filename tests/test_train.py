@@ -49,6 +49,19 @@ def test_init_from_warm_starts_a_new_run(tiny_dataset, debug_run, tmp_path):
         train(tiny_dataset, "debug", tmp_path / "bad", max_steps=1, progress=False, init_from=tmp_path / "nothing")
 
 
+
+def test_fine_tune_can_switch_dropout_on_but_a_resume_keeps_it(tiny_dataset, debug_run, tmp_path):
+    train(tiny_dataset, "debug", tmp_path / "ft", max_steps=1, progress=False, init_from=debug_run, dropout=0.25)
+    config = json.loads((find_checkpoint(tmp_path / "ft") / "config.json").read_text())
+    assert config["model"]["dropout"] == 0.25 and get_preset("debug").model.dropout == 0.0
+    with pytest.raises(ValueError, match="keeps its settings"):
+        train(tiny_dataset, "debug", tmp_path / "ft", resume=True, max_steps=2, progress=False, dropout=0.5)
+    assert json.loads((find_checkpoint(tmp_path / "ft") / "state.json").read_text())["step"] == 1
+    train(tiny_dataset, "debug", tmp_path / "ft", resume=True, max_steps=2, progress=False, dropout=0.25)
+    with pytest.raises(ValueError, match="dropout"):
+        train(tiny_dataset, "debug", tmp_path / "bad", max_steps=1, progress=False, dropout=1.5)
+    assert not (tmp_path / "bad").exists() or find_checkpoint(tmp_path / "bad") is None
+
 def test_set_parses_typed_overrides():
     from musiclatent.cli_model import parse_settings
 
