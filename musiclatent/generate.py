@@ -81,8 +81,9 @@ class MusicLatent:
     # ------------------------------------------------------------------ loading
     @property
     def scorer(self) -> "MusicLatent":
-        """The model typicality is scored with: the density-trained twin shipped in ``<folder>/scorer``
-        when there is one (see ``musiclatent.latent``), else this model itself. Loaded once."""
+        """The model typicality is scored with: the density-trained model shipped in ``<folder>/scorer``
+        (a twin of this one, or any shape for the same steps and styles; see ``musiclatent.latent``)
+        when there is one, else this model itself. Loaded once."""
         if "_scorer" not in self.__dict__:
             sub = Path(self.folder) / SCORER_DIRNAME if self.folder is not None else None
             twin = self

@@ -13,12 +13,14 @@ live in the same space, and the style label cannot leak into neighbour search.
 ``score_any`` is the negative ELBO per step under style "any"; ``score_style``
 under the phrase's own style (NaN when the model does not know it).
 
-Scores come from :func:`scoring_model`: a model folder may ship a ``scorer/``
-twin, the same VAE fine-tuned as a density model (beta 1, no free bits, always
-teacher-forced). The generator is trained to reconstruct: free bits give every
-phrase about the same KL and scheduled sampling teaches its decoder to ignore
-the true previous notes, so its own ELBO hardly tells a shuffled melody from a
-real one. The twin's ELBO is a real likelihood bound and does.
+Scores come from :func:`scoring_model`: a model folder may ship a ``scorer/``,
+a VAE trained as a density model (beta 1, no free bits, always teacher-forced):
+the generator's twin fine-tuned that way, or a model of its own shape for the
+same steps and styles (``melody-16bar-scorer``, a flat decoder over 16 bars).
+The generator is trained to reconstruct: free bits give every phrase about the
+same KL and scheduled sampling teaches its decoder to ignore the true previous
+notes, so its own ELBO hardly tells a shuffled melody from a real one. The
+scorer's ELBO is a real likelihood bound and does.
 
 Typicality percentiles are density-matched: a phrase's score minus the median
 score of training phrases with as many notes (a busy phrase costs more nats
