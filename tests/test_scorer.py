@@ -68,3 +68,31 @@ def test_scorer_for_other_styles_is_refused(debug_model_dir, tmp_path):
     cfg_path.write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="styles"):
         MusicLatent.from_checkpoint(folder).scorer
+
+
+def test_a_scorer_of_its_own_shape_is_used(debug_model_dir, tmp_path):
+    """Like melody-16bar-scorer: same steps and styles, another decoder width (random weights here)."""
+    import dataclasses
+
+    import torch
+
+    from musiclatent.checkpoint import model_config_from
+    from musiclatent.models.vae import build_vae
+
+    folder = tmp_path / "m"
+    shutil.copytree(debug_model_dir, folder)
+    shutil.copytree(debug_model_dir, folder / "scorer")
+    config = json.loads((folder / "scorer" / "config.json").read_text())
+    mc = dataclasses.replace(model_config_from(config), dec_hidden=24, dropout=0.3)
+    config["model"] = mc.to_dict()
+    (folder / "scorer" / "config.json").write_text(json.dumps(config))
+    torch.manual_seed(0)
+    save_file({k: v.half().contiguous() for k, v in build_vae(mc).state_dict().items()},
+              str(folder / "scorer" / "model.safetensors"))
+    ml = MusicLatent.from_checkpoint(folder)
+    assert ml.scorer.cfg.dec_hidden == 24 != ml.cfg.dec_hidden
+    tokens = np.zeros((3, ml.steps), np.int64)
+    tokens[:, ::4] = 62
+    np.testing.assert_allclose(latent.batched_scores(latent.scoring_model(ml), tokens, "any"),
+                               ml.scorer.score(tokens, "any"), rtol=1e-6)
+    assert not np.allclose(ml.scorer.score(tokens, "any"), ml.score(tokens, "any"))
