@@ -173,7 +173,8 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"{wall / 60:.0f} min of training wall time on 2 CPU cores (bf16 autocast: {tc['bf16']}); Adam lr {tc['lr']} "
         f"decaying x{tc['lr_decay']} per step to {tc['min_lr']}, beta up to {tc['beta_max']} with "
         f"{tc['free_bits']} free bits, inverse-sigmoid scheduled sampling (k = {tc['sampling_rate']}), "
-        f"+-{tc['augment_semitones']} semitone transposition, {tc['style_dropout']:.0%} of rows trained as style 'any'.",
+        f"+-{tc['augment_semitones']} semitone transposition, {tc['style_dropout']:.0%} of rows trained as style 'any'" +
+        (f", decoder dropout {mc['dropout']}." if mc.get("dropout") else "."),
         *_init_line(trained, tc),
         "",
         "## Held-out metrics (validation split, `musiclatent evaluate`)",
@@ -206,8 +207,8 @@ def _scorer_lines(folder: Path) -> list[str]:
     if not (folder / "scorer" / "model.safetensors").is_file():
         return []
     return ["", "## Typicality scores",
-            "Typicality (`musiclatent score`, the Explore tab) is scored by `scorer/`, this model's "
-            "density-trained twin; its card is `scorer/README.md`."]
+            "Typicality (`musiclatent score`, the Explore tab) is scored by `scorer/`, a density-trained "
+            "model for this model's phrases and styles; its card is `scorer/README.md`."]
 
 
 def _outside_lines(outside: dict | None) -> list[str]:
@@ -269,7 +270,8 @@ def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, command
         *commands.values(),
         "```",
         f"Data: `{data_dir}` (the generator's own training split). {trained.get('step', 0):,} steps of batch "
-        f"{tc['batch_size']} after the start below, {wall / 60:.0f} min on 2 CPU cores; Adam lr {tc['lr']}, "
+        f"{tc['batch_size']}{' after the start below' if trained.get('init_chain') else ''}, {wall / 60:.0f} min "
+        f"on 2 CPU cores; Adam lr {tc['lr']}, "
         f"beta {tc['beta_max']}, {tc['free_bits']} free bits, " +
         ("always teacher-forced." if tc["sampling_rate"] <= 0 or tc["sampling_rate"] >= 1e6
          else f"scheduled sampling k = {tc['sampling_rate']}."),
