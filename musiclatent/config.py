@@ -50,6 +50,8 @@ class ModelConfig:
             raise ValueError(f"decoder must be 'flat' or 'hier', not {self.decoder!r}")
         if not self.styles or self.styles[0] != STYLE_ANY:
             raise ValueError(f"styles must start with {STYLE_ANY!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

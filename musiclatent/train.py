@@ -194,9 +194,7 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
                              f"{p.model.steps} ({p.model.bars} bars); prepare with --bars {p.model.bars}")
         mc = dataclasses.replace(p.model, styles=data.style_names)
         if dropout is not None:
-            if not 0.0 <= dropout < 1.0:
-                raise ValueError(f"--dropout must be in [0, 1), not {dropout}")
-            mc = dataclasses.replace(mc, dropout=float(dropout))
+            mc = dataclasses.replace(mc, dropout=float(dropout))      # ModelConfig checks the range
     config = {"model": mc.to_dict(), "train": tc.to_dict(), "preset": preset, "data": str(data_dir)}
     if ckpt is not None and "init_from" in saved:
         config["init_from"] = saved["init_from"]         # a resumed fine-tune is still a fine-tune
