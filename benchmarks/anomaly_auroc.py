@@ -65,23 +65,17 @@ def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) ->
         return s, latent.relative_scores(s, latent.note_counts(tokens), ref_s, ref_n)
 
     real_s, real_rel = both(real)
-    rows, every, every_rel = [], [], []
-    for name, bad in corrupted_sets(real, rng).items():
-        s, rel = both(bad)
-        every.append(s)
-        every_rel.append(rel)
-        rows.append({"corruption": name, "n_real": len(real), "n_corrupt": len(bad),
-                     "real_mean": float(real_s.mean()), "corrupt_mean": float(s.mean()),
-                     "auroc": latent.auroc(real_s, s), "auroc_matched": latent.auroc(real_rel, rel)})
-    mixed, mixed_rel = np.concatenate(every), np.concatenate(every_rel)
-    rows.append({"corruption": "all mixed", "n_real": len(real), "n_corrupt": len(mixed),
-                 "real_mean": float(real_s.mean()), "corrupt_mean": float(mixed.mean()),
-                 "auroc": latent.auroc(real_s, mixed), "auroc_matched": latent.auroc(real_rel, mixed_rel)})
-    for name, bad in corrupted_sets(real, rng, anomaly.RHYTHM_CORRUPTIONS).items():
-        s, rel = both(bad)
-        rows.append({"corruption": name, "n_real": len(real), "n_corrupt": len(bad), "in_mix": False,
-                     "real_mean": float(real_s.mean()), "corrupt_mean": float(s.mean()),
-                     "auroc": latent.auroc(real_s, s), "auroc_matched": latent.auroc(real_rel, rel)})
+
+    def row(name, s, rel, in_mix=True):
+        return {"corruption": name, "n_real": len(real), "n_corrupt": len(s), "in_mix": in_mix,
+                "real_mean": float(real_s.mean()), "corrupt_mean": float(s.mean()),
+                "auroc": latent.auroc(real_s, s), "auroc_matched": latent.auroc(real_rel, rel)}
+
+    scored = {name: both(bad) for name, bad in corrupted_sets(real, rng).items()}
+    rows = [row(name, s, rel) for name, (s, rel) in scored.items()]
+    rows.append(row("all mixed", *(np.concatenate(part) for part in zip(*scored.values()))))
+    rows += [row(name, *both(bad), in_mix=False)
+             for name, bad in corrupted_sets(real, rng, anomaly.RHYTHM_CORRUPTIONS).items()]
     return rows
 
 

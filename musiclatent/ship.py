@@ -203,7 +203,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
 
 
 def _scorer_lines(folder: Path) -> list[str]:
-    """The card's pointer to the density-trained twin that typicality is scored with, if shipped."""
+    """The card's pointer to the density-trained scorer that typicality is scored with, if shipped."""
     if not (folder / "scorer" / "model.safetensors").is_file():
         return []
     return ["", "## Typicality scores",
