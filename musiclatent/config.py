@@ -36,6 +36,7 @@ class ModelConfig:
     styles: tuple[str, ...] = (STYLE_ANY,)
     dropout: float = 0.0
     pos_dim: int = 0               # learned step-in-bar embedding fed to encoder and decoder (0 = off)
+    interval_range: int = 0        # decoder head over intervals -K..K from the latest note (0 = off)
 
     @property
     def steps(self) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..constants import STEPS_PER_BAR
+from ..constants import NOTE_ON_OFFSET, NUM_PITCHES, STEPS_PER_BAR
 
 
 class BiLSTMEncoder(nn.Module):
@@ -47,15 +47,46 @@ def _init_state(linear: nn.Linear, x: torch.Tensor, layers: int, hidden: int) ->
     return hc[:, 0].transpose(0, 1).contiguous(), hc[:, 1].transpose(0, 1).contiguous()
 
 
+def last_pitches(prev_tokens: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """MIDI pitch of the latest note-on among prev_tokens[:, :t + 1] for every step t, -1 before the
+    first; (N, T) -> (N, T) int64. The start id (n_classes) is not a note."""
+    on = (prev_tokens >= NOTE_ON_OFFSET) & (prev_tokens < n_classes)
+    steps = torch.arange(prev_tokens.shape[1], device=prev_tokens.device).expand_as(prev_tokens)
+    latest = torch.where(on, steps, torch.full_like(steps, -1)).cummax(dim=1).values
+    pitch = prev_tokens.gather(1, latest.clamp(min=0)) - NOTE_ON_OFFSET
+    return torch.where(latest >= 0, pitch, torch.full_like(pitch, -1))
+
+
+def interval_logits(rel: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+    """Spread logits over intervals onto absolute pitches: rel (..., 2K + 1) for intervals -K..K
+    from ``last`` (...) (-1: no previous note) -> (..., 128); pitches further than K, or with no
+    previous note, get 0."""
+    k = (rel.shape[-1] - 1) // 2
+    d = torch.arange(NUM_PITCHES, device=rel.device) - last[..., None] + k       # (..., 128)
+    ok = (d >= 0) & (d <= 2 * k) & (last[..., None] >= 0)
+    return torch.where(ok, rel.gather(-1, d.clamp(0, 2 * k)), torch.zeros((), dtype=rel.dtype, device=rel.device))
+
+
+def add_interval_logits(logits: torch.Tensor, rel: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+    """logits (..., C) with the note-on classes raised by :func:`interval_logits`."""
+    on = logits[..., NOTE_ON_OFFSET:NOTE_ON_OFFSET + NUM_PITCHES] + interval_logits(rel, last)
+    return torch.cat([logits[..., :NOTE_ON_OFFSET], on, logits[..., NOTE_ON_OFFSET + NUM_PITCHES:]], dim=-1)
+
+
 class LSTMDecoder(nn.Module):
     """Autoregressive LSTM over tokens, conditioned on a vector at every step.
 
     The flat decoder uses it once over the whole phrase; the hierarchical
     decoder uses it per bar with the bar's conductor embedding as condition.
+
+    With ``interval_range`` K > 0 a second head scores the interval from the latest note
+    (-K..K semitones) and adds it to the absolute pitch logits: melodic intervals are shared by
+    every key, so the model need not learn them once per absolute pitch. The output is still one
+    softmax over the same classes, so likelihoods stay comparable.
     """
 
     def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0,
-                 pos_dim: int = 0):
+                 pos_dim: int = 0, interval_range: int = 0):
         super().__init__()
         self.hidden, self.layers = hidden, layers
         self.embed = nn.Embedding(n_classes + 1, embed_dim)  # last id = start-of-sequence
@@ -69,6 +100,7 @@ class LSTMDecoder(nn.Module):
         # between layers (above) and the top layer out. Training only; sampling runs in eval mode.
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, n_classes)
+        self.interval = nn.Linear(hidden, 2 * interval_range + 1) if interval_range else None
 
     def initial_state(self, cond: torch.Tensor):
         return _init_state(self.init, cond, self.layers, self.hidden)
@@ -81,7 +113,10 @@ class LSTMDecoder(nn.Module):
             steps = torch.arange(x.shape[1], device=x.device) % STEPS_PER_BAR
             parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
         y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
-        return self.out(self.drop(y))
+        y = self.drop(y)
+        if self.interval is None:
+            return self.out(y)
+        return add_interval_logits(self.out(y), self.interval(y), last_pitches(prev_tokens, self.start_id))
 
     def stepper(self) -> "CachedStepper":
         """Cached-state decoding, one step at a time (see :class:`CachedStepper`)."""
@@ -113,13 +148,17 @@ class CachedStepper:
         self.core = core
 
     def start(self, cond: torch.Tensor):
-        """cond (N, D) -> state: per-layer h and c (N, H) lists and the condition's input gates (N, 4H)."""
+        """cond (N, D) -> state: per-layer h and c (N, H) lists, the condition's input gates (N, 4H)
+        and the latest pitch (N,) (-1: none yet)."""
         h, c = self.core.initial_state(cond)
-        return list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T)
+        last = torch.full((cond.shape[0],), -1, dtype=torch.long, device=cond.device)
+        return list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T), last
 
     def step(self, prev_token: torch.Tensor, position: int, state):
         """prev_token (N,), the step's index in the phrase -> (logits (N, C), new state)."""
-        h, c, cond_gates = state
+        h, c, cond_gates, last = state
+        on = (prev_token >= NOTE_ON_OFFSET) & (prev_token < self.core.start_id)
+        last = torch.where(on, prev_token - NOTE_ON_OFFSET, last)
         g = self.tok_gates[prev_token] + cond_gates
         if self.pos_gates is not None:
             g = g + self.pos_gates[position % STEPS_PER_BAR]
@@ -130,7 +169,10 @@ class CachedStepper:
             hk, ck = torch.lstm_cell(h_new[-1], (h[k], c[k]), *weights)
             h_new.append(hk)
             c_new.append(ck)
-        return torch.addmm(self.out_b, h_new[-1], self.out_w), (h_new, c_new, cond_gates)
+        logits = torch.addmm(self.out_b, h_new[-1], self.out_w)
+        if self.core.interval is not None:
+            logits = add_interval_logits(logits, self.core.interval(h_new[-1]), last)
+        return logits, (h_new, c_new, cond_gates, last)
 
 
 def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -144,10 +186,11 @@ class FlatDecoder(nn.Module):
     """z (B, Z) + style (B, Ds) -> logits (B, T, C): MusicVAE's flat LSTM decoder."""
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
-                 steps: int, dropout: float = 0.0, pos_dim: int = 0):
+                 steps: int, dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0):
         super().__init__()
         self.steps = steps
-        self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout, pos_dim)
+        self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout, pos_dim,
+                                interval_range)
 
     def forward(self, z, style_vec, targets):
         """Teacher-forced logits for targets (B, T): inputs are targets shifted right."""
@@ -177,14 +220,15 @@ class HierDecoder(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
                  conductor_hidden: int, conductor_layers: int, conductor_dim: int, bars: int, steps_per_bar: int,
-                 dropout: float = 0.0, pos_dim: int = 0):
+                 dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0):
         super().__init__()
         self.bars, self.steps_per_bar = bars, steps_per_bar
         self.cond_hidden, self.cond_layers = conductor_hidden, conductor_layers
         self.cond_init = nn.Linear(z_dim + style_dim, 2 * conductor_layers * conductor_hidden)
         self.conductor = nn.LSTM(z_dim + style_dim, conductor_hidden, num_layers=conductor_layers, batch_first=True)
         self.to_bar = nn.Linear(conductor_hidden, conductor_dim)
-        self.core = LSTMDecoder(n_classes, embed_dim, conductor_dim + style_dim, hidden, layers, dropout, pos_dim)
+        self.core = LSTMDecoder(n_classes, embed_dim, conductor_dim + style_dim, hidden, layers, dropout, pos_dim,
+                                interval_range)
 
     def bar_embeddings(self, z, style_vec) -> torch.Tensor:
         """(B, Z), (B, Ds) -> per-bar conditions (B, U, conductor_dim + Ds)."""

@@ -33,11 +33,12 @@ class MusicVAE(nn.Module):
                                      cfg.style_dim, cfg.pos_dim)
         if cfg.decoder == "flat":
             self.decoder = FlatDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
-                                       cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim)
+                                       cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim, cfg.interval_range)
         else:
             self.decoder = HierDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.conductor_hidden, cfg.conductor_layers,
-                                       cfg.conductor_dim, cfg.bars, STEPS_PER_BAR, cfg.dropout, cfg.pos_dim)
+                                       cfg.conductor_dim, cfg.bars, STEPS_PER_BAR, cfg.dropout, cfg.pos_dim,
+                                       cfg.interval_range)
 
     # ------------------------------------------------------------------ pieces
     def encode(self, tokens: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

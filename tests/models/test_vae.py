@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from musiclatent.config import ModelConfig, TrainConfig
+from musiclatent.constants import HOLD, REST
+from musiclatent.models.modules import add_interval_logits, interval_logits, last_pitches
 from musiclatent.models.vae import build_vae
 from musiclatent.presets import PRESETS, get_preset
 
@@ -49,11 +51,12 @@ def test_sampling_is_fed_its_own_outputs_and_matches_teacher_forcing(preset):
     assert torch.equal(tf, out)
 
 
+@pytest.mark.parametrize("interval_range", [0, 3])
 @pytest.mark.parametrize("preset", ["debug", "debug-hier"])
-def test_cached_stepper_gives_the_teacher_forced_logits(preset):
-    """Stepping through the true tokens with cached state reproduces the fused pass, 2 layers and
-    the step-in-bar embedding included (the stepper precomputes their input gates)."""
-    cfg = dataclasses.replace(get_preset(preset).model, dec_layers=2, pos_dim=4)
+def test_cached_stepper_gives_the_teacher_forced_logits(preset, interval_range):
+    """Stepping through the true tokens with cached state reproduces the fused pass, 2 layers, the
+    step-in-bar embedding and the interval head included (the stepper tracks the latest pitch)."""
+    cfg = dataclasses.replace(get_preset(preset).model, dec_layers=2, pos_dim=4, interval_range=interval_range)
     model = build_vae(cfg).eval()
     x = torch.randint(0, 130, (2, cfg.steps))
     z, style = torch.randn(2, cfg.z_dim), model.style_embed(torch.tensor([0, 0]))
@@ -73,6 +76,39 @@ def test_cached_stepper_gives_the_teacher_forced_logits(preset):
             got.append(logits)
             prev = x[:, t]
     assert torch.allclose(torch.stack(got, 1), want, atol=1e-5)
+
+
+def test_last_pitches_follow_note_ons_only():
+    """Holds, rests and the start id keep the latest pitch; before any note it is -1."""
+    start = 130
+    prev = torch.tensor([[start, HOLD, 2 + 60, HOLD, REST, 2 + 64, HOLD]])
+    assert last_pitches(prev, start).tolist() == [[-1, -1, 60, 60, 60, 64, 64]]
+
+
+def test_interval_logits_land_on_the_right_pitches():
+    """Interval i from pitch p raises pitch p + i, only within the head's range; no previous note
+    (-1) raises nothing. Adding them keeps the hold and rest logits."""
+    k = 2
+    rel = torch.arange(1.0, 2 * k + 2)                                  # intervals -2..2 -> 1..5
+    got = interval_logits(rel[None].expand(2, -1), torch.tensor([60, -1]))
+    assert got[0, 58:63].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert got[0].sum() == 15.0 and got[1].abs().sum() == 0.0
+    base = torch.zeros(1, 130)
+    added = add_interval_logits(base, rel[None], torch.tensor([127]))
+    assert added.shape == (1, 130) and added[0, :2].tolist() == [0.0, 0.0]
+    assert added[0, 2 + 125:].tolist() == [1.0, 2.0, 3.0]              # 127 + 1, + 2 are off the keyboard
+
+
+def test_interval_head_trains_and_loads(tmp_path):
+    """A model with the interval head has its weights; a config without one loads as before."""
+    cfg = dataclasses.replace(get_preset("debug").model, interval_range=4)
+    model = build_vae(cfg)
+    assert model.decoder.core.interval.out_features == 9
+    x = torch.randint(0, 130, (3, cfg.steps))
+    parts = model(x, torch.zeros(3, dtype=torch.long))
+    parts["loss"].backward()
+    assert model.decoder.core.interval.weight.grad.abs().sum() > 0
+    assert build_vae(get_preset("debug").model).decoder.core.interval is None
 
 
 def test_config_json_round_trip():
