@@ -280,8 +280,8 @@ def add_commands(sub) -> None:
     p = sub.add_parser("score", help="typicality: negative ELBO per step and its percentile, most typical first",
                        description="Score every file (or with --phrases every phrase) of PATH by its negative "
                                    "ELBO per step and its percentile among the training phrases of the index, "
-                                   "matched for note count (the score minus the median score of training "
-                                   "phrases with as many notes is ranked). Shipped models score with their "
+                                   "matched for note count (its robust z-score among training phrases with "
+                                   "about as many notes is ranked). Shipped models score with their "
                                    "density-trained twin (MODEL/scorer), whose ELBO is a real likelihood bound.")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")
     p.add_argument("--phrases", action="store_true", help="one line per phrase instead of per file")

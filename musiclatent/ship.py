@@ -251,8 +251,10 @@ def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, command
     what = (f"The density-trained twin of `{folder.parent.name}`: the same VAE ({mc['bars']} bars, z = {mc['z_dim']}), "
             "fine-tuned as a likelihood model" if same else
             f"The density model of `{folder.parent.name}`: a VAE of its own shape ({mc['bars']} bars, {mc['decoder']} "
-            f"decoder {mc['dec_layers']}x{mc['dec_hidden']}, encoder {mc['enc_hidden']}, z = {mc['z_dim']}; preset "
-            f"`{config.get('preset', '?')}`), trained as a likelihood model")
+            f"decoder {mc['dec_layers']}x{mc['dec_hidden']}"
+            f"{' with an interval head (+-%d semitones)' % mc['interval_range'] if mc.get('interval_range') else ''}, "
+            f"encoder {mc['enc_hidden']}, z = {mc['z_dim']}; preset `{config.get('preset', '?')}`), trained as a "
+            "likelihood model")
     return "\n".join([
         f"# {folder.parent.name} scorer",
         "",

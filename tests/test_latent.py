@@ -179,6 +179,30 @@ def test_matched_percentile_removes_the_density_confound():
     assert 30 < matched[0] < 70 and matched[1] > 95
 
 
+def test_matched_stats_give_each_note_count_its_own_spread():
+    """The spread is the MAD as a standard deviation, measured within the note count's window."""
+    rng = np.random.default_rng(1)
+    ref_notes = np.repeat([3, 30], 4000)
+    ref_scores = np.where(ref_notes == 3, 0.2 + 0.01 * rng.standard_normal(8000), 1.0 + 0.1 * rng.standard_normal(8000))
+    centre, spread = latent.matched_stats([3, 30], ref_scores, ref_notes)
+    np.testing.assert_allclose(centre, [0.2, 1.0], atol=0.01)
+    np.testing.assert_allclose(spread, [0.01, 0.1], rtol=0.1)
+
+
+def test_a_small_excess_in_a_tight_note_count_outranks_an_ordinary_wide_one():
+    """Sparse phrases' scores spread less than busy ones': +0.04 nats/step is 4 spreads for a sparse
+    phrase but under half of one for a busy phrase, so the sparse one is the more unusual, though
+    its excess over the median is smaller than the busy one's."""
+    rng = np.random.default_rng(2)
+    ref_notes = np.repeat([3, 30], 2000)
+    ref_scores = np.where(ref_notes == 3, 0.2, 1.0) + np.where(ref_notes == 3, 0.01, 0.1) * rng.standard_normal(4000)
+    ref_rel = latent.relative_scores(ref_scores, ref_notes, ref_scores, ref_notes)
+    rel = latent.relative_scores([0.24, 1.05], [3, 30], ref_scores, ref_notes)
+    pct = latent.percentile_of(rel, ref_rel)
+    assert rel[0] > 3 and rel[1] < 1
+    assert pct[0] > 99 and pct[1] < 80
+
+
 def test_map_png_draws():
     rng = np.random.default_rng(0)
     png = to_map_png(rng.standard_normal((50, 2)), np.repeat(["x", "y"], 25), [("song", rng.standard_normal((3, 2)))])

@@ -68,6 +68,11 @@ def test_scorer_card_says_twin_or_own_shape(tiny_dataset, debug_run, tmp_path):
     (model / "config.json").write_text(json.dumps(config))
     card = scorer_card(scorer, heldout, tiny_dataset, {})
     assert "the same VAE" not in card and "a VAE of its own shape" in card and "flat decoder" in card
+    assert "interval head" not in card
+    sc_config = json.loads((scorer / "config.json").read_text())
+    sc_config["model"]["interval_range"] = 12
+    (scorer / "config.json").write_text(json.dumps(sc_config))
+    assert "with an interval head (+-12 semitones)" in scorer_card(scorer, heldout, tiny_dataset, {})
 
 
 def test_init_chain_reads_an_exported_model_folder(tiny_dataset, debug_run, tmp_path):
