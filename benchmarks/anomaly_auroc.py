@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from musiclatent import anomaly, latent  # noqa: E402
+from musiclatent import anomaly, latent, typicality  # noqa: E402
 from musiclatent.constants import NOTE_ON_OFFSET  # noqa: E402
 from musiclatent.data.dataset import load_dataset  # noqa: E402
 from musiclatent.generate import MusicLatent  # noqa: E402
@@ -53,7 +53,7 @@ def corrupted_sets(real: np.ndarray, rng: np.random.Generator, corruptions=None)
 
 def scored_reference(ml, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(scores, note counts) of the reference training phrases under ``ml``, computed once per model."""
-    return latent.batched_scores(ml, reference, "any"), latent.note_counts(reference)
+    return latent.batched_scores(ml, reference, "any"), typicality.note_counts(reference)
 
 
 def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) -> list[dict]:
@@ -64,8 +64,8 @@ def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) ->
     def scored(tokens):
         """(raw, matched, median-only) scores: the last is the score minus the note count's median
         alone, without dividing by its spread, to show what the spread adds."""
-        s, notes = latent.batched_scores(ml, tokens, "any"), latent.note_counts(tokens)
-        return s, latent.relative_scores(s, notes, ref_s, ref_n), s - latent.expected_scores(notes, ref_s, ref_n)
+        s, notes = latent.batched_scores(ml, tokens, "any"), typicality.note_counts(tokens)
+        return s, typicality.relative_scores(s, notes, ref_s, ref_n), s - typicality.expected_scores(notes, ref_s, ref_n)
 
     real_s, real_rel, real_med = scored(real)
 
@@ -95,7 +95,7 @@ def tune_table(ml, ds, ref: tuple, n_tunes: int, rng: np.random.Generator) -> li
 
     def tune_means(tokens, keep):
         s = latent.batched_scores(ml, tokens, "any")
-        rel = latent.relative_scores(s, latent.note_counts(tokens), ref_s, ref_n)
+        rel = typicality.relative_scores(s, typicality.note_counts(tokens), ref_s, ref_n)
         return np.array([rel[keep & (owner == i)].mean() for i in range(len(pieces))])
 
     every = np.ones(len(real), bool)
@@ -179,10 +179,10 @@ def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, t
     if train is not None and reference is not None:
         ngram = IntervalNgram(train)
         ref_s, ref_n = ref if ref is not None else scored_reference(ml, reference)
-        sd_elbo = latent.relative_scores(ref_s, ref_n, ref_s, ref_n).std()
+        sd_elbo = typicality.relative_scores(ref_s, ref_n, ref_s, ref_n).std()
         sd_ngram = ngram.scores(reference).std()
         for name, t in [("real", real), *sets.items()]:
-            rel = latent.relative_scores(latent.batched_scores(ml, t, "any"), latent.note_counts(t), ref_s, ref_n)
+            rel = typicality.relative_scores(latent.batched_scores(ml, t, "any"), typicality.note_counts(t), ref_s, ref_n)
             surprise = ngram.scores(t)
             parts[name]["interval trigram, no VAE"] = surprise
             parts[name]["matched ELBO + trigram (z-scored)"] = rel / sd_elbo + surprise / sd_ngram
@@ -235,6 +235,9 @@ def main(argv=None) -> int:
                          "interval-trigram baseline with no VAE)")
     ap.add_argument("--no-scorer", action="store_true",
                     help="score with the generator itself even when the model folder ships a scorer/ twin")
+    ap.add_argument("--outside", default=None,
+                    help="also the AUROC with real phrases from this folder of music the corpus does not hold "
+                         "(e.g. data/outside), against the same training reference")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="write the numbers to this JSON file")
     args = ap.parse_args(argv)
@@ -265,6 +268,17 @@ def main(argv=None) -> int:
     print(f"(matched: robust z-score among {len(reference)} training phrases with about as many notes, as "
           f"the typicality percentiles rank it; median: their median subtracted only; rows below the mix are not in it)")
     print(f"\ngoal: AUROC >= 0.95 on the mix -> {'met' if best >= 0.95 else 'NOT met'}\n")
+    outside_rows = []
+    if args.outside:
+        corpus = latent.read_corpus_files([args.outside], ml.steps, ml.bars)
+        pick = np.sort(np.random.default_rng(args.seed).permutation(len(corpus))[:args.n])
+        outside_rows = anomaly_table(scorer, corpus.tokens[pick].astype(np.int64), ref,
+                                     np.random.default_rng(args.seed + 2))
+        print(f"music outside the corpus ({args.outside}, {len(pick)} of its {len(corpus)} phrases) as the real "
+              "phrases, the same training reference (raw / median / matched AUROC): " +
+              "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_median_only']:.3f} / {r['auroc_matched']:.3f}"
+                        for r in outside_rows))
+        print()
     generator_rows = []
     if scorer is not ml:
         generator_rows = anomaly_table(ml, real, scored_reference(ml, reference),
@@ -294,7 +308,7 @@ def main(argv=None) -> int:
         print(f"{style:10s} {cells}   {share:5.1%} of {n}")
 
     out = {"model": args.model, "data": args.data, "scored_by": "scorer" if scorer is not ml else "model",
-           "anomaly": rows, "anomaly_generator": generator_rows, "tunes": tunes,
+           "anomaly": rows, "anomaly_generator": generator_rows, "anomaly_outside": outside_rows, "tunes": tunes,
            "style_matrix": {"conditions": conds, "styles": named, "mean_score": matrix.tolist()},
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None

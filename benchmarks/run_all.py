@@ -46,7 +46,7 @@ SCRIPTS = {
     "train_speed": ([], ["--steps", "3"], False, False),
     "generate_speed": ([], ["--repeats", "3"], False, False),
     "demo_speed": ([], ["--repeats", "3"], False, False),
-    "anomaly_auroc": ([], ["--n", "300", "--per-style", "50"], True, True),
+    "anomaly_auroc": (["--outside", "data/outside"], ["--n", "300", "--per-style", "50"], True, True),
     "anomaly_auroc melody-16bar": (["--model", "melody-16bar", "--data", "data/melody-16bar", "--n", "500",
                                     "--reference", "2000", "--per-style", "50", "--tunes", "100"],
                                    ["--model", "melody-16bar", "--data", "data/melody-16bar", "--n", "200",
@@ -162,8 +162,15 @@ def figures(name: str, result: dict, output: str) -> list[tuple]:
         for r in result.get("anomaly", []):
             what = r["corruption"] + ("" if r.get("in_mix", True) else " (not in the mix)")
             rows.append((name, f"AUROC {what}", r["auroc"], "", 0.95, "higher"))
+            if "auroc_median_only" in r:
+                rows.append((name, f"AUROC {what}, minus the note count's median only", r["auroc_median_only"], "",
+                             0.95, "higher"))
             if "auroc_matched" in r:
                 rows.append((name, f"AUROC {what}, note-count matched", r["auroc_matched"], "", 0.95, "higher"))
+        for r in result.get("anomaly_outside", []):
+            if r["corruption"] == "all mixed":
+                rows.append((name, "AUROC all mixed, real phrases from outside the corpus, note-count matched",
+                             r["auroc_matched"], "", 0.95, "higher"))
         for r in result.get("anomaly_generator", []):
             rows.append((name, f"AUROC {r['corruption']}, generator's own ELBO, matched", r["auroc_matched"], "",
                          0.95, "higher"))

@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from musiclatent import latent
+from musiclatent import latent, typicality
 from musiclatent.audio import SAMPLE_RATE, render_pretty_midi
 from musiclatent.constants import NOTE_ON_OFFSET
 from musiclatent.export import STEP_COLORS, phrases_to_pretty_midi
@@ -120,12 +120,12 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
         scores, rel, ref = latent.typicality_parts(ml, tokens, style)
     except ValueError as err:
         return f"**{name}**: cannot score under style {style}: {err}", pd.DataFrame(columns=PHRASE_COLUMNS)
-    pct = latent.percentile_of(rel, ref)
-    mean_pct = float(latent.percentile_of([rel.mean()], ref)[0])
+    pct = typicality.percentile_of(rel, ref)
+    mean_pct = float(typicality.percentile_of([rel.mean()], ref)[0])
     table = pd.DataFrame({"phrase": np.arange(1, len(tokens) + 1), "bars": [f"{b}-{b + ml.bars - 1}" for b in bars],
                           "score": np.round(scores.astype(float), 3), "percentile": np.round(pct.astype(float), 1),
-                          "reading": [latent.reading(p) for p in pct]})
-    line = (f"**{name}** is {latent.reading(mean_pct)} (typicality score {scores.mean():.3f} nats/step "
+                          "reading": [typicality.reading(p) for p in pct]})
+    line = (f"**{name}** is {typicality.reading(mean_pct)} (typicality score {scores.mean():.3f} nats/step "
             f"{'under style ' + style if style else 'unconditioned'}, percentile {mean_pct:.0f} among "
             f"{len(ref)} training phrases with as many notes; {len(tokens)} phrases).")
     return line, table

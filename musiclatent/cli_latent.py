@@ -182,7 +182,7 @@ def cmd_nearest(args) -> int:
 # --------------------------------------------------------------------------- score
 
 def cmd_score(args) -> int:
-    from .latent import percentile_of, reading
+    from .typicality import percentile_of, reading
 
     ml, index = _model_and_index(args)
     style = None if args.style in (None, "", "any") else args.style

@@ -48,6 +48,7 @@ from .attributes import ATTRIBUTES, compute_attributes
 from .anomaly import auroc  # noqa: F401  (re-exported: the AUROC helper)
 from .constants import NOTE_ON_OFFSET, STYLE_ANY
 from .latent_map import Projection, fit_pca
+from .typicality import note_counts, percentile_of, relative_scores
 
 INDEX_DIRNAME = "index"
 LATENTS_FILE, TOKENS_FILE, TABLE_FILE, META_FILE = "latents.npy", "tokens.npz", "index.csv", "index.json"
@@ -504,63 +505,6 @@ def nearest_phrases(ml, tokens, k: int = 10, metric: str = "cosine", index=None)
             for rr, dd in zip(rows, dists)]
 
 
-def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
-    """Share (0-100) of reference scores strictly below each score; (n,) -> (n,) float64."""
-    ref = np.sort(np.asarray(reference, np.float64))
-    if len(ref) == 0:
-        raise ValueError("no reference scores")
-    return 100.0 * np.searchsorted(ref, np.asarray(scores, np.float64), side="left") / len(ref)
-
-
-def note_counts(tokens) -> np.ndarray:
-    """Note-ons per phrase: (n, T) tokens -> (n,) int64."""
-    return (np.asarray(tokens) >= NOTE_ON_OFFSET).sum(-1).astype(np.int64)
-
-
-MIN_MATCHED = 50  # reference phrases behind each note count's expected score and spread
-MAD_TO_SD = 1.4826  # median absolute deviation -> standard deviation of a normal
-
-
-def _matched_windows(notes, ref_notes, min_ref: int):
-    """(note count, reference mask) per distinct count in ``notes``: the phrases with that count, the
-    nearest counts (+-1, +-2, ...) pooled in until ``min_ref`` phrases back it."""
-    need = min(int(min_ref), len(ref_notes))
-    for k in np.unique(notes):
-        gap = np.sort(np.abs(ref_notes - k))[need - 1]        # the smallest window holding `need` phrases
-        yield k, np.abs(ref_notes - k) <= gap
-
-
-def matched_stats(notes, ref_scores, ref_notes, min_ref: int = MIN_MATCHED) -> tuple[np.ndarray, np.ndarray]:
-    """Median and robust spread (MAD as a standard deviation) of the reference scores among phrases
-    with the same note count, for each count in ``notes``; (n,) -> ((n,), (n,))."""
-    notes, ref_scores, ref_notes = (np.asarray(a) for a in (notes, ref_scores, ref_notes))
-    if len(ref_scores) == 0:
-        raise ValueError("no reference scores")
-    centre, spread = np.empty(len(notes), np.float64), np.empty(len(notes), np.float64)
-    for k, near in _matched_windows(notes, ref_notes, min_ref):
-        med = np.median(ref_scores[near])
-        centre[notes == k] = med
-        spread[notes == k] = MAD_TO_SD * np.median(np.abs(ref_scores[near] - med))
-    return centre, np.maximum(spread, 1e-6)
-
-
-def expected_scores(notes, ref_scores, ref_notes, min_ref: int = MIN_MATCHED) -> np.ndarray:
-    """Median reference score among phrases with the same note count (see :func:`matched_stats`)."""
-    return matched_stats(notes, ref_scores, ref_notes, min_ref)[0]
-
-
-def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
-    """How unusual a score is for a phrase with its note count: the score minus the median of training
-    phrases with as many notes, in units of their spread (a robust z-score); (n,) -> (n,).
-
-    Both matter. A busy phrase costs more nats per step than a sparse one however typical it is,
-    and busy phrases' scores also spread far wider: 16-bar training phrases of 9-30 notes spread
-    0.02 nats/step, those of 73 or more 0.10. Subtracting the median alone let a corrupted sparse
-    phrase hide among ordinary busy ones."""
-    centre, spread = matched_stats(notes, ref_scores, ref_notes)
-    return (np.asarray(scores, np.float64) - centre) / spread
-
-
 def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(scores, relative scores) of phrases (n, T) under ``style`` by :func:`scoring_model`, and the
     relative scores of the index's training phrases scored the same way (style "any", or its own)."""
@@ -578,11 +522,3 @@ def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarr
     among the index's training phrases (see the module docstring)."""
     scores, rel, ref_rel = typicality_parts(ml, tokens, style, index)
     return scores, percentile_of(rel, ref_rel)
-
-
-def reading(percentile: float) -> str:
-    """One line for people: "more unusual than 97% of the corpus"."""
-    p = float(np.clip(percentile, 0.0, 100.0))
-    if p >= 50:
-        return f"more unusual than {round(p)}% of the corpus"
-    return f"more typical than {round(100.0 - p)}% of the corpus"

@@ -65,7 +65,7 @@ register(Preset(
     name="melody-2bar-scorer",
     description="2-bar density model for typicality scores: BiLSTM encoder, flat 2x512 LSTM decoder",
     model=ModelConfig(bars=2, decoder="flat", embed_dim=64, enc_hidden=128, z_dim=32,
-                      dec_hidden=512, dec_layers=3, pos_dim=16, interval_range=12),
+                      dec_hidden=512, dec_layers=2, pos_dim=16, interval_range=12),
     train=TrainConfig(batch_size=128, lr=2e-3, lr_decay=0.9997, min_lr=1e-5, max_steps=10000,
                       beta_max=1.0, beta_rate=0.999, free_bits=0.0, sampling_rate=0.0,
                       eval_every=500, checkpoint_every=250, val_batches=8),

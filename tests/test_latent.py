@@ -145,64 +145,6 @@ def test_neighbour_agreement_synthetic_clusters():
     assert abs(shuffled["agreement"] - shuffled["chance"]) < 0.15
 
 
-def test_percentile_and_reading():
-    ref = np.arange(100, dtype=float)
-    np.testing.assert_array_equal(latent.percentile_of([-1, 50, 97.5, 1000], ref), [0, 50, 98, 100])
-    assert latent.reading(97.4) == "more unusual than 97% of the corpus"
-    assert latent.reading(97.96) == "more unusual than 98% of the corpus"  # as the .1f percentile prints it
-    assert latent.reading(20.0) == "more typical than 80% of the corpus"
-
-
-def test_expected_scores_match_note_counts_and_pool_sparse_ones():
-    ref_notes = np.repeat([2, 4, 6], 60)
-    ref_scores = ref_notes * 0.1 + np.tile(np.linspace(-0.01, 0.01, 60), 3)
-    exp = latent.expected_scores([2, 4, 6], ref_scores, ref_notes, min_ref=50)
-    np.testing.assert_allclose(exp, [0.2, 0.4, 0.6], atol=1e-9)
-    # count 5 has no phrase of its own: 4 and 6 are equally near and both are pooled in
-    assert latent.expected_scores([5], ref_scores, ref_notes, min_ref=50)[0] == pytest.approx(0.5, abs=1e-9)
-    assert latent.expected_scores([3], ref_scores, ref_notes, min_ref=100)[0] == pytest.approx(0.3, abs=1e-9)
-
-
-def test_matched_percentile_removes_the_density_confound():
-    """A busy phrase that is ordinary for its note count is not 'unusual'; a sparse phrase that
-    scores badly for its count is, though its raw score is low."""
-    rng = np.random.default_rng(0)
-    ref_notes = rng.integers(1, 12, 2000)
-    ref_scores = 0.1 * ref_notes + 0.02 * rng.standard_normal(2000)
-    ref_rel = latent.relative_scores(ref_scores, ref_notes, ref_scores, ref_notes)
-    busy_typical, sparse_odd = (11, 0.1 * 11), (2, 0.1 * 2 + 0.06)
-    raw = latent.percentile_of([busy_typical[1], sparse_odd[1]], ref_scores)
-    rel = latent.relative_scores([busy_typical[1], sparse_odd[1]], [busy_typical[0], sparse_odd[0]],
-                                 ref_scores, ref_notes)
-    matched = latent.percentile_of(rel, ref_rel)
-    assert raw[0] > 90 and raw[1] < 30
-    assert 30 < matched[0] < 70 and matched[1] > 95
-
-
-def test_matched_stats_give_each_note_count_its_own_spread():
-    """The spread is the MAD as a standard deviation, measured within the note count's window."""
-    rng = np.random.default_rng(1)
-    ref_notes = np.repeat([3, 30], 4000)
-    ref_scores = np.where(ref_notes == 3, 0.2 + 0.01 * rng.standard_normal(8000), 1.0 + 0.1 * rng.standard_normal(8000))
-    centre, spread = latent.matched_stats([3, 30], ref_scores, ref_notes)
-    np.testing.assert_allclose(centre, [0.2, 1.0], atol=0.01)
-    np.testing.assert_allclose(spread, [0.01, 0.1], rtol=0.1)
-
-
-def test_a_small_excess_in_a_tight_note_count_outranks_an_ordinary_wide_one():
-    """Sparse phrases' scores spread less than busy ones': +0.04 nats/step is 4 spreads for a sparse
-    phrase but under half of one for a busy phrase, so the sparse one is the more unusual, though
-    its excess over the median is smaller than the busy one's."""
-    rng = np.random.default_rng(2)
-    ref_notes = np.repeat([3, 30], 2000)
-    ref_scores = np.where(ref_notes == 3, 0.2, 1.0) + np.where(ref_notes == 3, 0.01, 0.1) * rng.standard_normal(4000)
-    ref_rel = latent.relative_scores(ref_scores, ref_notes, ref_scores, ref_notes)
-    rel = latent.relative_scores([0.24, 1.05], [3, 30], ref_scores, ref_notes)
-    pct = latent.percentile_of(rel, ref_rel)
-    assert rel[0] > 3 and rel[1] < 1
-    assert pct[0] > 99 and pct[1] < 80
-
-
 def test_map_png_draws():
     rng = np.random.default_rng(0)
     png = to_map_png(rng.standard_normal((50, 2)), np.repeat(["x", "y"], 25), [("song", rng.standard_normal((3, 2)))])

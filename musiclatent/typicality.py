@@ -1,0 +1,79 @@
+"""Typicality as a percentile: how unusual a phrase's score is for phrases like it.
+
+Pure numpy; :mod:`musiclatent.latent` feeds it scores (negative ELBO per step)
+of a query and of the index's training phrases. Scores are matched for note
+count: a phrase is compared with training phrases with about as many notes, as
+a robust z-score (minus their median, over their spread), and that z-score is
+ranked among the training phrases' own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import NOTE_ON_OFFSET
+
+
+def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
+    """Share (0-100) of reference scores strictly below each score; (n,) -> (n,) float64."""
+    ref = np.sort(np.asarray(reference, np.float64))
+    if len(ref) == 0:
+        raise ValueError("no reference scores")
+    return 100.0 * np.searchsorted(ref, np.asarray(scores, np.float64), side="left") / len(ref)
+
+
+def note_counts(tokens) -> np.ndarray:
+    """Note-ons per phrase: (n, T) tokens -> (n,) int64."""
+    return (np.asarray(tokens) >= NOTE_ON_OFFSET).sum(-1).astype(np.int64)
+
+
+MIN_MATCHED = 50  # reference phrases behind each note count's expected score and spread
+MAD_TO_SD = 1.4826  # median absolute deviation -> standard deviation of a normal
+
+
+def _matched_windows(notes, ref_notes, min_ref: int):
+    """(note count, reference mask) per distinct count in ``notes``: the phrases with that count, the
+    nearest counts (+-1, +-2, ...) pooled in until ``min_ref`` phrases back it."""
+    need = min(int(min_ref), len(ref_notes))
+    for k in np.unique(notes):
+        gap = np.sort(np.abs(ref_notes - k))[need - 1]        # the smallest window holding `need` phrases
+        yield k, np.abs(ref_notes - k) <= gap
+
+
+def matched_stats(notes, ref_scores, ref_notes, min_ref: int = MIN_MATCHED) -> tuple[np.ndarray, np.ndarray]:
+    """Median and robust spread (MAD as a standard deviation) of the reference scores among phrases
+    with the same note count, for each count in ``notes``; (n,) -> ((n,), (n,))."""
+    notes, ref_scores, ref_notes = (np.asarray(a) for a in (notes, ref_scores, ref_notes))
+    if len(ref_scores) == 0:
+        raise ValueError("no reference scores")
+    centre, spread = np.empty(len(notes), np.float64), np.empty(len(notes), np.float64)
+    for k, near in _matched_windows(notes, ref_notes, min_ref):
+        med = np.median(ref_scores[near])
+        centre[notes == k] = med
+        spread[notes == k] = MAD_TO_SD * np.median(np.abs(ref_scores[near] - med))
+    return centre, np.maximum(spread, 1e-6)
+
+
+def expected_scores(notes, ref_scores, ref_notes, min_ref: int = MIN_MATCHED) -> np.ndarray:
+    """Median reference score among phrases with the same note count (see :func:`matched_stats`)."""
+    return matched_stats(notes, ref_scores, ref_notes, min_ref)[0]
+
+
+def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
+    """How unusual a score is for a phrase with its note count: the score minus the median of training
+    phrases with as many notes, in units of their spread (a robust z-score); (n,) -> (n,).
+
+    Both matter. A busy phrase costs more nats per step than a sparse one however typical it is,
+    and busy phrases' scores also spread far wider: 16-bar training phrases of 9-30 notes spread
+    0.02 nats/step, those of 73 or more 0.10. Subtracting the median alone let a corrupted sparse
+    phrase hide among ordinary busy ones."""
+    centre, spread = matched_stats(notes, ref_scores, ref_notes)
+    return (np.asarray(scores, np.float64) - centre) / spread
+
+
+def reading(percentile: float) -> str:
+    """One line for people: "more unusual than 97% of the corpus"."""
+    p = float(np.clip(percentile, 0.0, 100.0))
+    if p >= 50:
+        return f"more unusual than {round(p)}% of the corpus"
+    return f"more typical than {round(100.0 - p)}% of the corpus"
