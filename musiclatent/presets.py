@@ -59,8 +59,11 @@ register(Preset(
 ))
 
 # The same for 2-bar phrases (exported as melody-2bar/scorer): trained from scratch as a likelihood
-# model rather than fine-tuned from the generator, with a wider decoder, because the fine-tuned
-# twin's training and held-out NLL were level (0.94 and 0.89 nats/step): it was short of capacity.
+# model rather than fine-tuned from the generator, with a wider decoder and the interval head. The
+# fine-tuned twin it replaced had training and held-out NLL level (0.94 and 0.89 nats/step); this one
+# reaches a held-out NLL of 0.79-0.81 from step 2,500 on (ELBO 0.919 against 0.985), and its mix
+# AUROC is 0.938 against 0.919. At step 2,500-3,500, three decoder layers or dropout 0.25 were
+# worse (held-out NLL 0.83, mix AUROC 0.911).
 register(Preset(
     name="melody-2bar-scorer",
     description="2-bar density model for typicality scores: BiLSTM encoder, flat 2x512 LSTM decoder",
