@@ -172,8 +172,10 @@ class IntervalNgram:
 
 
 def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, train=None,
-                   reference=None, ref: tuple | None = None) -> list[dict]:
-    """AUROC of alternative typicality scores, to show what the default (negative ELBO) trades off."""
+                   reference=None, ref: tuple | None = None, encoder=None) -> list[dict]:
+    """AUROC of alternative typicality scores, to show what the default (negative ELBO) trades off.
+    ``encoder`` is the model whose latents ``index`` holds (default ``ml``; a scorer of its own shape
+    has latents of another size)."""
     sets = {**corrupted_sets(real, rng), **corrupted_sets(real, rng, anomaly.RHYTHM_CORRUPTIONS)}
     parts = {name: score_parts(ml, t) for name, t in [("real", real), *sets.items()]}
     if train is not None and reference is not None:
@@ -189,7 +191,7 @@ def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, t
     if index is not None:
         train = index.latents[index.split != "validation"]
         for name, t in [("real", real), *sets.items()]:
-            _, d = latent.search(train, latent.encode_for_index(ml, t), 10, "cosine")
+            _, d = latent.search(train, latent.encode_for_index(encoder or ml, t), 10, "cosine")
             parts[name]["mean cosine distance to 10 nearest"] = d.mean(1)
     rows = []
     for score in parts["real"]:
@@ -313,7 +315,7 @@ def main(argv=None) -> int:
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None
     if args.variants:
-        rows = variants_table(scorer, real, rng, idx, train.tokens.astype(np.int64), reference, ref)
+        rows = variants_table(scorer, real, rng, idx, train.tokens.astype(np.int64), reference, ref, encoder=ml)
         names = [k for k in rows[0] if k != "score"]
         print("\nAUROC of alternative scores from the same scoring model (same real phrases, fresh corruptions)")
         print(f"{'score':36s} " + " ".join(f"{n:>15s}" for n in names))
