@@ -62,8 +62,8 @@ register(Preset(
 # model rather than fine-tuned from the generator, with a wider decoder and the interval head. The
 # fine-tuned twin it replaced had training and held-out NLL level (0.94 and 0.89 nats/step); this one
 # reaches a held-out NLL of 0.79-0.81 from step 2,500 on (ELBO 0.919 against 0.985), and its mix
-# AUROC is 0.938 against 0.919. At step 2,500-3,500, three decoder layers or dropout 0.25 were
-# worse (held-out NLL 0.83, mix AUROC 0.911).
+# AUROC is 0.938 against 0.919. Three decoder layers (stopped at step 4,500) or dropout 0.25
+# (stopped at 3,500) were worse: held-out NLL 0.83-0.84, and mix AUROC 0.911 at step 2,500-3,500.
 register(Preset(
     name="melody-2bar-scorer",
     description="2-bar density model for typicality scores: BiLSTM encoder, flat 2x512 LSTM decoder",
