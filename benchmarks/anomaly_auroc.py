@@ -2,7 +2,7 @@
 
 Mixes deliberately corrupted phrases into held-out (validation) phrases of a
 prepared dataset, scores everything by negative ELBO per step under the
-unconditioned style (with the model folder's density-trained ``scorer/`` twin
+unconditioned style (with the model folder's density-trained ``scorer/``
 when it ships one, as ``musiclatent score`` does; the generator's own ELBO is
 printed beside it), and prints the AUROC of separating corrupted from real
 (goal >= 0.95), for the raw score and for the note-count-matched score that the
@@ -236,7 +236,7 @@ def main(argv=None) -> int:
                     help="also the AUROC of alternative scores (reconstruction, KL, per note, latent kNN, and an "
                          "interval-trigram baseline with no VAE)")
     ap.add_argument("--no-scorer", action="store_true",
-                    help="score with the generator itself even when the model folder ships a scorer/ twin")
+                    help="score with the generator itself even when the model folder ships a scorer/")
     ap.add_argument("--outside", default=None,
                     help="also the AUROC with real phrases from this folder of music the corpus does not hold "
                          "(e.g. data/outside), against the same training reference")

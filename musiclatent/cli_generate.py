@@ -315,7 +315,8 @@ def add_commands(sub) -> None:
     p.add_argument("--extras-only", action="store_true",
                    help="only recompute attribute vectors and style means of the model already in --out")
     p.add_argument("--scorer", action="store_true",
-                   help="the run is a density-trained twin for typicality scores: --out is MODEL/scorer, no "
+                   help="the run is a density-trained model for typicality scores (a fine-tuned twin or a scorer "
+                        "preset): --out is MODEL/scorer, no "
                         "attribute vectors, and the card is written from its held-out ELBO on --data")
     p.add_argument("--train-command", default="", help="with --scorer: the exact training command, for the card")
     p.set_defaults(func=cmd_export_model)

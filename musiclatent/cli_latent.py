@@ -282,7 +282,7 @@ def add_commands(sub) -> None:
                                    "ELBO per step and its percentile among the training phrases of the index, "
                                    "matched for note count (its robust z-score among training phrases with "
                                    "about as many notes is ranked). Shipped models score with their "
-                                   "density-trained twin (MODEL/scorer), whose ELBO is a real likelihood bound.")
+                                   "density-trained scorer (MODEL/scorer), whose ELBO is a real likelihood bound.")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")
     p.add_argument("--phrases", action="store_true", help="one line per phrase instead of per file")
     p.add_argument("--flag-percentile", type=float, default=95.0, help="flag at or above this percentile (95)")

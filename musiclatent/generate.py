@@ -23,7 +23,7 @@ from .models.vae import MusicVAE, build_vae
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 PRETRAINED = ("melody-2bar", "melody-16bar")
-SCORER_DIRNAME = "scorer"  # a model folder's density-trained twin for typicality scores
+SCORER_DIRNAME = "scorer"  # a model folder's density-trained model for typicality scores
 
 
 class UnknownStyleError(ValueError):

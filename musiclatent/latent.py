@@ -16,7 +16,9 @@ under the phrase's own style (NaN when the model does not know it).
 Scores come from :func:`scoring_model`: a model folder may ship a ``scorer/``,
 a VAE trained as a density model (beta 1, no free bits, always teacher-forced):
 the generator's twin fine-tuned that way, or a model of its own shape for the
-same steps and styles (``melody-16bar-scorer``, a flat decoder over 16 bars).
+same steps and styles (the shipped ones: ``melody-2bar-scorer``, a flat 2x512
+decoder with an interval head, and ``melody-16bar-scorer``, a flat decoder over
+16 bars).
 The generator is trained to reconstruct: free bits give every phrase about the
 same KL and scheduled sampling teaches its decoder to ignore the true previous
 notes, so its own ELBO hardly tells a shuffled melody from a real one. The
@@ -220,7 +222,7 @@ def model_fingerprint(ml) -> str:
 
 
 def scoring_model(ml):
-    """The model that typicality scores come from: ``ml.scorer`` (a density-trained twin when the
+    """The model that typicality scores come from: ``ml.scorer`` (a density-trained model when the
     model folder ships one), else ``ml`` itself."""
     return getattr(ml, "scorer", ml)
 

@@ -3,7 +3,7 @@
 The folder holds ``model.safetensors`` (fp16), ``config.json``,
 ``extras.safetensors`` (attribute vectors and per-style mean latents computed
 from the training split) and ``README.md`` (the model card). It may also hold
-``scorer/``: a density-trained twin that typicality is scored with
+``scorer/``: a density-trained model that typicality is scored with
 (``export-model --scorer``; see :func:`scorer_card`).
 """
 
@@ -239,7 +239,7 @@ def scorer_heldout(ml: MusicLatent, data_dir: str | Path, max_phrases: int = 200
 
 
 def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, commands: dict[str, str]) -> str:
-    """Markdown card of a model's density-trained twin (``MODEL/scorer``)."""
+    """Markdown card of a model's density-trained scorer (``MODEL/scorer``): a twin or a model of its own shape."""
     folder = Path(folder)
     config = json.loads((folder / "config.json").read_text())
     trained, tc, mc = config.get("trained", {}), config["train"], config["model"]
