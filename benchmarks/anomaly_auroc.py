@@ -7,14 +7,15 @@ when it ships one, as ``musiclatent score`` does; the generator's own ELBO is
 printed beside it), and prints the AUROC of separating corrupted from real
 (goal >= 0.95), for the raw score and for the note-count-matched score that the
 typicality percentiles rank (a robust z-score among training phrases with about as
-many notes; beside it, the median-only version used before). Corruptions: the phrase's pitches shuffled (rhythm kept), its
-pitches redrawn uniformly in its own range (rhythm kept), and uniformly random
-tokens. Beside the mix, not in it: the phrase's note and rest durations shuffled
-(pitches kept), which a pitch-only score would miss. Then prints how each
-style's phrases score under every style condition.
+many notes; beside it, the median-only version used before). Corruptions: the
+phrase's pitches shuffled (rhythm kept), its pitches redrawn uniformly in its own
+range (rhythm kept), and uniformly random tokens. Beside the mix, not in it: the
+phrase's note and rest durations shuffled (pitches kept), which a pitch-only score
+would miss. Then prints how each style's phrases score under every style condition.
 
     python benchmarks/anomaly_auroc.py --model musiclatent/pretrained/melody-2bar --data data/melody-2bar
     python benchmarks/anomaly_auroc.py --model runs/melody-2bar --data data/melody-2bar --n 500 --index DIR
+    python benchmarks/anomaly_auroc.py --outside data/outside     # also real music from outside the corpus
 
 A table, never an assertion.
 """
@@ -64,8 +65,9 @@ def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) ->
     def scored(tokens):
         """(raw, matched, median-only) scores: the last is the score minus the note count's median
         alone, without dividing by its spread, to show what the spread adds."""
-        s, notes = latent.batched_scores(ml, tokens, "any"), typicality.note_counts(tokens)
-        return s, typicality.relative_scores(s, notes, ref_s, ref_n), s - typicality.expected_scores(notes, ref_s, ref_n)
+        s = latent.batched_scores(ml, tokens, "any")
+        centre, spread = typicality.matched_stats(typicality.note_counts(tokens), ref_s, ref_n)
+        return s, (s - centre) / spread, s - centre
 
     real_s, real_rel, real_med = scored(real)
 
@@ -184,7 +186,8 @@ def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, t
         sd_elbo = typicality.relative_scores(ref_s, ref_n, ref_s, ref_n).std()
         sd_ngram = ngram.scores(reference).std()
         for name, t in [("real", real), *sets.items()]:
-            rel = typicality.relative_scores(latent.batched_scores(ml, t, "any"), typicality.note_counts(t), ref_s, ref_n)
+            scores = latent.batched_scores(ml, t, "any")
+            rel = typicality.relative_scores(scores, typicality.note_counts(t), ref_s, ref_n)
             surprise = ngram.scores(t)
             parts[name]["interval trigram, no VAE"] = surprise
             parts[name]["matched ELBO + trigram (z-scored)"] = rel / sd_elbo + surprise / sd_ngram
@@ -268,7 +271,8 @@ def main(argv=None) -> int:
     mix = next(r for r in rows if r["corruption"] == "all mixed")
     best = max(mix["auroc"], mix["auroc_matched"])
     print(f"(matched: robust z-score among {len(reference)} training phrases with about as many notes, as "
-          f"the typicality percentiles rank it; median: their median subtracted only; rows below the mix are not in it)")
+          "the typicality percentiles rank it; median: their median subtracted only; rows below the mix are "
+          "not in it)")
     print(f"\ngoal: AUROC >= 0.95 on the mix -> {'met' if best >= 0.95 else 'NOT met'}\n")
     outside_rows = []
     if args.outside:

@@ -61,7 +61,7 @@ def expected_scores(notes, ref_scores, ref_notes, min_ref: int = MIN_MATCHED) ->
 
 def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
     """How unusual a score is for a phrase with its note count: the score minus the median of training
-    phrases with as many notes, in units of their spread (a robust z-score); (n,) -> (n,).
+    phrases with about as many notes, in units of their spread (a robust z-score); (n,) -> (n,).
 
     Both matter. A busy phrase costs more nats per step than a sparse one however typical it is,
     and busy phrases' scores also spread far wider: the median absolute deviation of 16-bar
