@@ -116,6 +116,36 @@ def tune_table(ml, ds, ref: tuple, n_tunes: int, rng: np.random.Generator) -> li
     return rows
 
 
+def calibration_table(ml, ds, ref: tuple, rng: np.random.Generator, outside=None, n_ranked: int = 1500,
+                      n_test: int = 1000) -> list[dict]:
+    """Are percentiles calibrated? Held-out tunes are split in two halves: percentiles rank among the
+    matched scores of up to ``n_ranked`` phrases of one half (as ``musiclatent score`` ranks among an
+    index's held-out phrases), and the other half's phrases are scored. Calibrated, their median
+    percentile is near 50 and 5% are at or above the 95th. Beside it, ranking among the training
+    phrases' own matched scores, as before; and real music from outside the corpus, if given."""
+    ref_s, ref_n = ref
+    pieces = rng.permutation(np.unique(ds.piece))
+    half = np.isin(ds.piece, pieces[:len(pieces) // 2])
+    pick = lambda rows, n: ds.tokens[np.sort(rng.permutation(rows)[:n])].astype(np.int64)  # noqa: E731
+
+    def matched(tokens):
+        s = latent.batched_scores(ml, tokens, "any")
+        return typicality.relative_scores(s, typicality.note_counts(tokens), ref_s, ref_n)
+
+    among = {"training phrases": typicality.relative_scores(ref_s, ref_n, ref_s, ref_n),
+             "held-out phrases": matched(pick(np.flatnonzero(~half), n_ranked))}
+    scored = {"held-out corpus phrases": matched(pick(np.flatnonzero(half), n_test))}
+    if outside is not None:
+        scored["music outside the corpus"] = matched(outside)
+    rows = []
+    for who, base in among.items():
+        for what, z in scored.items():
+            p = typicality.percentile_of(z, base)
+            rows.append({"ranked_among": f"{len(base)} {who}", "phrases": what, "n": len(z),
+                         "median_percentile": float(np.median(p)), "share_at_95": float((p >= 95).mean())})
+    return rows
+
+
 @torch.no_grad()
 def score_parts(ml, tokens: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
     """Per phrase, under style "any" with z = mu: reconstruction NLL (nats), KL (nats), NLL per note-on."""
@@ -285,6 +315,14 @@ def main(argv=None) -> int:
               "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_median_only']:.3f} / {r['auroc_matched']:.3f}"
                         for r in outside_rows))
         print()
+    calibration = calibration_table(scorer, ds, ref, np.random.default_rng(args.seed + 3),
+                                    corpus.tokens[pick].astype(np.int64) if args.outside else None)
+    print("calibration: percentiles of phrases the model never saw (median; share at or above the 95th, "
+          "nominally 50 and 5%)")
+    for r in calibration:
+        print(f"  {r['phrases']:25s} ranked among {r['ranked_among']:24s} median {r['median_percentile']:5.1f}, "
+              f">= 95th: {r['share_at_95']:6.1%}  ({r['n']} phrases)")
+    print()
     generator_rows = []
     if scorer is not ml:
         generator_rows = anomaly_table(ml, real, scored_reference(ml, reference),
@@ -315,6 +353,7 @@ def main(argv=None) -> int:
 
     out = {"model": args.model, "data": args.data, "scored_by": "scorer" if scorer is not ml else "model",
            "anomaly": rows, "anomaly_generator": generator_rows, "anomaly_outside": outside_rows, "tunes": tunes,
+           "calibration": calibration,
            "style_matrix": {"conditions": conds, "styles": named, "mean_score": matrix.tolist()},
            "own_style_lowest": own_best}
     idx = latent.read_index(args.index) if args.index else None

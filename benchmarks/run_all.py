@@ -48,7 +48,8 @@ SCRIPTS = {
     "demo_speed": ([], ["--repeats", "3"], False, False),
     "anomaly_auroc": (["--outside", "data/outside"], ["--n", "300", "--per-style", "50"], True, True),
     "anomaly_auroc melody-16bar": (["--model", "melody-16bar", "--data", "data/melody-16bar", "--n", "500",
-                                    "--reference", "2000", "--per-style", "50", "--tunes", "100"],
+                                    "--reference", "2000", "--per-style", "50", "--tunes", "100",
+                                    "--outside", "data/outside"],
                                    ["--model", "melody-16bar", "--data", "data/melody-16bar", "--n", "200",
                                     "--reference", "1000", "--per-style", "20", "--tunes", "50"], True, True),
     "load_web": ([], ["--clients", "4", "--requests", "2"], False, False),
@@ -176,6 +177,10 @@ def figures(name: str, result: dict, output: str) -> list[tuple]:
                          0.95, "higher"))
         for r in result.get("tunes", []):
             rows.append((name, f"file-level AUROC {r['corruption']}", r["auroc"], "", 0.95, "higher"))
+        for r in result.get("calibration", []):
+            what = f"{r['phrases']}, ranked among {r['ranked_among']}"
+            rows.append((name, f"median percentile of {what}", r["median_percentile"], "%", 50.0, ""))
+            rows.append((name, f"share at or above the 95th percentile of {what}", r["share_at_95"], "", 0.05, ""))
     else:
         for key, v in result.items():
             if isinstance(v, (int, float)):

@@ -188,7 +188,7 @@ def cmd_score(args) -> int:
     style = None if args.style in (None, "", "any") else args.style
     if style is not None:
         try:
-            ml.style_id(style)
+            style = ml.styles[ml.style_id(style)]
         except ValueError as err:
             raise _user_error(str(err)) from None
     if len(args.paths) == 1 and latent.is_dataset_folder(args.paths[0]):
@@ -207,8 +207,9 @@ def cmd_score(args) -> int:
     flag = args.flag_percentile
     cond = f"under style {style}" if style else "unconditioned"
     by = "its density-trained scorer" if latent.scoring_model(ml) is not ml else "the model"
-    print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {len(ref)} training phrases "
-          f"of the index, matched for note count; flagged at >= {flag:g}")
+    among = latent.index_for(ml, index).ranked_among(style)
+    print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {among} of the index, "
+          f"matched for note count; flagged at >= {flag:g}")
     if args.phrases:
         items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
     else:
@@ -279,9 +280,9 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("score", help="typicality: negative ELBO per step and its percentile, most typical first",
                        description="Score every file (or with --phrases every phrase) of PATH by its negative "
-                                   "ELBO per step and its percentile among the training phrases of the index, "
-                                   "matched for note count (its robust z-score among training phrases with "
-                                   "about as many notes is ranked). Shipped models score with their "
+                                   "ELBO per step and its percentile, matched for note count: its robust "
+                                   "z-score among the index's training phrases with about as many notes, ranked "
+                                   "among its held-out phrases' own (or its training phrases' when it has few). Shipped models score with their "
                                    "density-trained scorer (MODEL/scorer), whose ELBO is a real likelihood bound.")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")
     p.add_argument("--phrases", action="store_true", help="one line per phrase instead of per file")

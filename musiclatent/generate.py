@@ -330,5 +330,5 @@ class MusicLatent:
 
     def typicality(self, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
         """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer` and its note-count-matched
-        percentile (n,) among corpus training phrases."""
+        percentile (n,) among the corpus index's held-out (or training) phrases."""
         return latent_tools.typicality(self, tokens, style, index)

@@ -1,10 +1,11 @@
 """Typicality as a percentile: how unusual a phrase's score is for phrases like it.
 
 Pure numpy; :mod:`musiclatent.latent` feeds it scores (negative ELBO per step)
-of a query and of the index's training phrases. Scores are matched for note
-count: a phrase is compared with training phrases with about as many notes, as
-a robust z-score (minus their median, over their spread), and that z-score is
-ranked among the training phrases' own.
+of a query and of the index's phrases. Scores are matched for note count: a
+phrase is compared with training phrases with about as many notes, as a robust
+z-score (minus their median, over their spread), and that z-score is ranked
+among the z-scores of held-out phrases (or of the training phrases themselves;
+``LatentIndex.ranking_rows`` chooses).
 """
 
 from __future__ import annotations

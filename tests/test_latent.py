@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from musiclatent import anomaly, latent
+from musiclatent import anomaly, latent, typicality
 from musiclatent.cli import main as cli_main
 from musiclatent.generate import PRETRAINED_DIR, MusicLatent
 from musiclatent.latent_map import fit_pca, to_map_png
@@ -39,6 +39,38 @@ def synthetic_index(latents, styles, files, tokens=None, scores=None) -> latent.
     return latent.LatentIndex(np.asarray(latents, np.float32), tokens, np.asarray(files, object),
                               np.zeros(n, np.int32), np.asarray(styles, object), np.full(n, "train", object),
                               scores, scores.copy(), {}, {"steps": 32, "z_dim": np.asarray(latents).shape[1]})
+
+
+def memorised_index(n_train: int, n_held: int) -> latent.LatentIndex:
+    """Training phrases score ~0.5 nats/step (learnt by heart), held-out ones ~0.6; one note count."""
+    rng = np.random.default_rng(0)
+    scores = np.r_[rng.normal(0.5, 0.05, n_train), rng.normal(0.6, 0.05, n_held)].astype(np.float32)
+    tokens = np.zeros((n_train + n_held, 32), np.uint8)
+    tokens[:, ::8] = 60                                            # four notes each
+    idx = synthetic_index(np.zeros((len(scores), 2)), ["irish"] * len(scores), ["f.mid"] * len(scores),
+                          tokens, scores)
+    idx.split[n_train:] = "validation"
+    return idx
+
+
+@pytest.mark.parametrize("style", [None, "irish"])
+def test_percentiles_rank_among_held_out_phrases_when_the_index_has_enough(style):
+    """An unseen phrase as typical as the held-out ones lands mid-range, not above the memorised
+    training phrases; with too few held-out phrases the ranking falls back to the training ones."""
+    query = np.array([0.6]), np.array([4])
+
+    def percentile(idx):
+        rel = typicality.relative_scores(*query, *idx.reference(style))
+        return typicality.percentile_of(rel, idx.relative_reference(style))[0]
+
+    enough = memorised_index(400, latent.MIN_HELDOUT)
+    assert enough.ranking_rows(style)[1] == "held-out"
+    assert enough.ranked_among(style) == f"{latent.MIN_HELDOUT} held-out corpus phrases"
+    assert len(enough.reference(style)[0]) == 400                 # matching stays with the training phrases
+    assert 35 < percentile(enough) < 65
+    few = memorised_index(400, latent.MIN_HELDOUT - 1)
+    assert few.ranked_among(style) == "400 training phrases"
+    assert percentile(few) > 95
 
 
 # --------------------------------------------------------------------------- AUROC
