@@ -282,8 +282,9 @@ def add_commands(sub) -> None:
                        description="Score every file (or with --phrases every phrase) of PATH by its negative "
                                    "ELBO per step and its percentile, matched for note count: its robust "
                                    "z-score among the index's training phrases with about as many notes, ranked "
-                                   "among its held-out phrases' own (or its training phrases' when it has few). Shipped models score with their "
-                                   "density-trained scorer (MODEL/scorer), whose ELBO is a real likelihood bound.")
+                                   "among its held-out phrases' own (or its training phrases' when it has few). "
+                                   "Shipped models score with their density-trained scorer (MODEL/scorer), whose "
+                                   "ELBO is a real likelihood bound.")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")
     p.add_argument("--phrases", action="store_true", help="one line per phrase instead of per file")
     p.add_argument("--flag-percentile", type=float, default=95.0, help="flag at or above this percentile (95)")

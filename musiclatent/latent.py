@@ -32,9 +32,9 @@ corrupted from real phrases far better than the raw score
 (``benchmarks/anomaly_auroc.py``). The z-score is then ranked among the index's
 held-out (validation) phrases' own, matched the same way, when it holds at
 least ``MIN_HELDOUT`` of them; else among the training phrases'. A scorer has
-partly learnt its training phrases by heart (the 16-bar scorer gives them 0.41
-nats/step, unseen corpus phrases 0.48-0.52), so ranking among them put a
-typical unseen phrase at the 65th percentile and called most real music from
+partly learnt its training phrases by heart (the 16-bar scorer gives them about
+0.40 nats/step, unseen corpus phrases 0.48-0.52), so ranking among them put a
+typical unseen phrase above the 60th percentile and called most real music from
 outside the corpus unusual. The ranking does not change the order of any two
 scores, so the AUROC stays the same.
 
