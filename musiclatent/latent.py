@@ -192,10 +192,6 @@ class LatentIndex:
                              f"styles: {', '.join(self.styles)}")
         return self.score_style, keep
 
-    def reference_scores(self, style=None) -> np.ndarray:
-        """Scores of the training phrases that a query scored under ``style`` is compared with."""
-        return self.reference(style)[0]
-
     def reference(self, style=None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, note counts) of the training phrases a query scored under ``style`` is matched with."""
         scores, keep = self._scored(style)
