@@ -1,17 +1,18 @@
 """Does the typicality score spot music that does not belong?
 
 Mixes deliberately corrupted phrases into held-out (validation) phrases of a
-prepared dataset, scores everything by negative ELBO per step under the
-unconditioned style (with the model folder's density-trained ``scorer/``
-when it ships one, as ``musiclatent score`` does; the generator's own ELBO is
-printed beside it), and prints the AUROC of separating corrupted from real
-(goal >= 0.95), for the raw score and for the note-count-matched score that the
-typicality percentiles rank (a robust z-score among training phrases with about as
-many notes; beside it, the median-only version used before). Corruptions: the
-phrase's pitches shuffled (rhythm kept), its pitches redrawn uniformly in its own
-range (rhythm kept), and uniformly random tokens. Beside the mix, not in it: the
-phrase's note and rest durations shuffled (pitches kept), which a pitch-only score
-would miss. Then prints how each style's phrases score under every style condition.
+prepared dataset, scores everything under the unconditioned style (with the model
+folder's density-trained ``scorer/`` when it ships one, as ``musiclatent score``
+does; the generator's own is printed beside it), and prints the AUROC of
+separating corrupted from real (goal >= 0.95) for: the raw negative ELBO per
+step; its note-count-matched robust z-score (among training phrases with about as
+many notes) alone; the local score (the score minus that of the phrase's near
+variants, a note or two moved) matched the same way; and their sum, the
+typicality statistic the percentiles rank. Corruptions: the phrase's pitches
+shuffled (rhythm kept), its pitches redrawn uniformly in its own range (rhythm
+kept), and uniformly random tokens. Beside the mix, not in it: the phrase's note
+and rest durations shuffled (pitches kept), which a pitch-only score would miss.
+Then prints how each style's phrases score under every style condition.
 
     python benchmarks/anomaly_auroc.py --model musiclatent/pretrained/melody-2bar --data data/melody-2bar
     python benchmarks/anomaly_auroc.py --model runs/melody-2bar --data data/melody-2bar --n 500 --index DIR
@@ -52,30 +53,39 @@ def corrupted_sets(real: np.ndarray, rng: np.random.Generator, corruptions=None)
     return out
 
 
-def scored_reference(ml, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, note counts) of the reference training phrases under ``ml``, computed once per model."""
-    return latent.batched_scores(ml, reference, "any"), typicality.note_counts(reference)
+def scored_reference(ml, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, local scores, note counts) of phrases under ``ml``, style "any"; for the reference
+    training phrases, computed once per model."""
+    s = latent.batched_scores(ml, reference, "any")
+    return s, latent.batched_local_scores(ml, reference, "any", s), typicality.note_counts(reference)
+
+
+def statistic(ml, tokens: np.ndarray, ref: tuple) -> np.ndarray:
+    """What the typicality percentiles rank (:func:`musiclatent.typicality.combined_scores`)."""
+    return typicality.combined_scores(*scored_reference(ml, tokens), *ref)
 
 
 def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) -> list[dict]:
-    """AUROC of the raw score and of the note-count-matched score (what the percentiles rank), with
-    ``reference`` training phrases giving the expected score per note count."""
-    ref_s, ref_n = ref
+    """AUROC of the raw score, of the note-count-matched score alone and of the typicality statistic
+    the percentiles rank (that plus the matched local score), with ``ref`` (training phrases) giving
+    the expected scores per note count."""
+    ref_s, ref_l, ref_n = ref
 
     def scored(tokens):
-        """(raw, matched, median-only) scores: the last is the score minus the note count's median
-        alone, without dividing by its spread, to show what the spread adds."""
-        s = latent.batched_scores(ml, tokens, "any")
-        centre, spread = typicality.matched_stats(typicality.note_counts(tokens), ref_s, ref_n)
-        return s, (s - centre) / spread, s - centre
+        """(raw, matched, matched local, typicality statistic) scores."""
+        s, loc, n = scored_reference(ml, tokens)
+        rel = typicality.relative_scores(s, n, ref_s, ref_n)
+        rel_local = typicality.relative_scores(loc, n, ref_l, ref_n)
+        return s, rel, rel_local, rel + rel_local
 
-    real_s, real_rel, real_med = scored(real)
+    real_parts = scored(real)
+    real_s = real_parts[0]
 
-    def row(name, s, rel, med, in_mix=True):
-        return {"corruption": name, "n_real": len(real), "n_corrupt": len(s), "in_mix": in_mix,
-                "real_mean": float(real_s.mean()), "corrupt_mean": float(s.mean()),
-                "auroc": latent.auroc(real_s, s), "auroc_median_only": latent.auroc(real_med, med),
-                "auroc_matched": latent.auroc(real_rel, rel)}
+    def row(name, *parts, in_mix=True):
+        aurocs = [latent.auroc(a, b) for a, b in zip(real_parts, parts)]
+        return {"corruption": name, "n_real": len(real), "n_corrupt": len(parts[0]), "in_mix": in_mix,
+                "real_mean": float(real_s.mean()), "corrupt_mean": float(parts[0].mean()),
+                **dict(zip(("auroc", "auroc_matched", "auroc_local", "auroc_typicality"), aurocs))}
 
     mixed = {name: scored(bad) for name, bad in corrupted_sets(real, rng).items()}
     rows = [row(name, *parts) for name, parts in mixed.items()]
@@ -86,9 +96,8 @@ def anomaly_table(ml, real: np.ndarray, ref: tuple, rng: np.random.Generator) ->
 
 
 def tune_table(ml, ds, ref: tuple, n_tunes: int, rng: np.random.Generator) -> list[dict]:
-    """File-level AUROC, as ``musiclatent score PATH`` ranks files: the mean note-count-matched score
-    of a held-out tune's phrases, against the same tunes with every phrase corrupted."""
-    ref_s, ref_n = ref
+    """File-level AUROC, as ``musiclatent score PATH`` ranks files: the mean typicality statistic of
+    a held-out tune's phrases, against the same tunes with every phrase corrupted."""
     pieces = np.unique(ds.piece)
     pieces = np.sort(rng.permutation(pieces)[:n_tunes])
     rows_of = [np.flatnonzero(ds.piece == p) for p in pieces]
@@ -96,8 +105,7 @@ def tune_table(ml, ds, ref: tuple, n_tunes: int, rng: np.random.Generator) -> li
     owner = np.repeat(np.arange(len(pieces)), [len(r) for r in rows_of])
 
     def tune_means(tokens, keep):
-        s = latent.batched_scores(ml, tokens, "any")
-        rel = typicality.relative_scores(s, typicality.note_counts(tokens), ref_s, ref_n)
+        rel = statistic(ml, tokens, ref)
         return np.array([rel[keep & (owner == i)].mean() for i in range(len(pieces))])
 
     every = np.ones(len(real), bool)
@@ -119,30 +127,34 @@ def tune_table(ml, ds, ref: tuple, n_tunes: int, rng: np.random.Generator) -> li
 def calibration_table(ml, ds, ref: tuple, rng: np.random.Generator, outside=None, n_ranked: int = 1500,
                       n_test: int = 1000) -> list[dict]:
     """Are percentiles calibrated? Held-out tunes are split in two halves: percentiles rank among the
-    matched scores of up to ``n_ranked`` phrases of one half (as ``musiclatent score`` ranks among an
-    index's held-out phrases), and the other half's phrases are scored. Calibrated, their median
-    percentile is near 50 and 5% are at or above the 95th. Beside it, ranking among the training
-    phrases' own matched scores, as before; and real music from outside the corpus, if given."""
-    ref_s, ref_n = ref
+    typicality statistics of up to ``n_ranked`` phrases of one half (as ``musiclatent score`` ranks
+    among an index's held-out phrases), and the other half's phrases are scored. Calibrated, their
+    median percentile is near 50 and 5% are at or above the 95th. Beside it, ranking among the
+    training phrases' own, as before; real music from outside the corpus, if given; and the
+    note-count-matched ELBO alone (the statistic before the local score)."""
+    ref_s, ref_l, ref_n = ref
     pieces = rng.permutation(np.unique(ds.piece))
     half = np.isin(ds.piece, pieces[:len(pieces) // 2])
     pick = lambda rows, n: ds.tokens[np.sort(rng.permutation(rows)[:n])].astype(np.int64)  # noqa: E731
 
-    def matched(tokens):
-        s = latent.batched_scores(ml, tokens, "any")
-        return typicality.relative_scores(s, typicality.note_counts(tokens), ref_s, ref_n)
+    def both(s, loc, n):
+        """(typicality statistic, matched ELBO alone)."""
+        elbo = typicality.relative_scores(s, n, ref_s, ref_n)
+        return elbo + typicality.relative_scores(loc, n, ref_l, ref_n), elbo
 
-    among = {"training phrases": typicality.relative_scores(ref_s, ref_n, ref_s, ref_n),
-             "held-out phrases": matched(pick(np.flatnonzero(~half), n_ranked))}
-    scored = {"held-out corpus phrases": matched(pick(np.flatnonzero(half), n_test))}
+    among = {"training phrases": both(*ref),
+             "held-out phrases": both(*scored_reference(ml, pick(np.flatnonzero(~half), n_ranked)))}
+    scored = {"held-out corpus phrases": both(*scored_reference(ml, pick(np.flatnonzero(half), n_test)))}
     if outside is not None:
-        scored["music outside the corpus"] = matched(outside)
+        scored["music outside the corpus"] = both(*scored_reference(ml, outside))
     rows = []
-    for who, base in among.items():
-        for what, z in scored.items():
-            p = typicality.percentile_of(z, base)
-            rows.append({"ranked_among": f"{len(base)} {who}", "phrases": what, "n": len(z),
-                         "median_percentile": float(np.median(p)), "share_at_95": float((p >= 95).mean())})
+    for k, stat in enumerate(("typicality", "ELBO alone")):
+        for who, base in among.items():
+            for what, z in scored.items():
+                p = typicality.percentile_of(z[k], base[k])
+                rows.append({"statistic": stat, "ranked_among": f"{len(base[k])} {who}", "phrases": what,
+                             "n": len(z[k]), "median_percentile": float(np.median(p)),
+                             "share_at_95": float((p >= 95).mean())})
     return rows
 
 
@@ -212,7 +224,7 @@ def variants_table(ml, real: np.ndarray, rng: np.random.Generator, index=None, t
     parts = {name: score_parts(ml, t) for name, t in [("real", real), *sets.items()]}
     if train is not None and reference is not None:
         ngram = IntervalNgram(train)
-        ref_s, ref_n = ref if ref is not None else scored_reference(ml, reference)
+        ref_s, _, ref_n = ref if ref is not None else scored_reference(ml, reference)
         sd_elbo = typicality.relative_scores(ref_s, ref_n, ref_s, ref_n).std()
         sd_ngram = ngram.scores(reference).std()
         for name, t in [("real", real), *sets.items()]:
@@ -294,16 +306,16 @@ def main(argv=None) -> int:
     ref = scored_reference(scorer, reference)
     rows = anomaly_table(scorer, real, ref, np.random.default_rng(args.seed + 1))
     print(f"{'corruption':16s} {'real':>6s} {'corrupt':>7s} {'real mean':>9s} {'corrupt mean':>12s} {'AUROC':>6s} "
-          f"{'median':>7s} {'matched':>8s}")
+          f"{'matched':>8s} {'local':>6s} {'typicality':>10s}")
     for r in rows:
         print(f"{r['corruption']:16s} {r['n_real']:6d} {r['n_corrupt']:7d} {r['real_mean']:9.3f} "
-              f"{r['corrupt_mean']:12.3f} {r['auroc']:6.3f} {r['auroc_median_only']:7.3f} {r['auroc_matched']:8.3f}")
+              f"{r['corrupt_mean']:12.3f} {r['auroc']:6.3f} {r['auroc_matched']:8.3f} {r['auroc_local']:6.3f} "
+              f"{r['auroc_typicality']:10.3f}")
     mix = next(r for r in rows if r["corruption"] == "all mixed")
-    best = max(mix["auroc"], mix["auroc_matched"])
-    print(f"(matched: robust z-score among {len(reference)} training phrases with about as many notes, as "
-          "the typicality percentiles rank it; median: their median subtracted only; rows below the mix are "
-          "not in it)")
-    print(f"\ngoal: AUROC >= 0.95 on the mix -> {'met' if best >= 0.95 else 'NOT met'}\n")
+    print(f"(AUROC: the raw score; matched: its robust z-score among {len(reference)} training phrases with about "
+          f"as many notes; local: the same for the local score, the score minus that of {typicality.VARIANTS} near "
+          "variants; typicality: matched + local, what the percentiles rank. Rows below the mix are not in it)")
+    print(f"\ngoal: typicality AUROC >= 0.95 on the mix -> {'met' if mix['auroc_typicality'] >= 0.95 else 'NOT met'}\n")
     outside_rows = []
     if args.outside:
         corpus = latent.read_corpus_files([args.outside], ml.steps, ml.bars)
@@ -311,8 +323,8 @@ def main(argv=None) -> int:
         outside_rows = anomaly_table(scorer, corpus.tokens[pick].astype(np.int64), ref,
                                      np.random.default_rng(args.seed + 2))
         print(f"music outside the corpus ({args.outside}, {len(pick)} of its {len(corpus)} phrases) as the real "
-              "phrases, the same training reference (raw / median / matched AUROC): " +
-              "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_median_only']:.3f} / {r['auroc_matched']:.3f}"
+              "phrases, the same training reference (raw / matched / typicality AUROC): " +
+              "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_matched']:.3f} / {r['auroc_typicality']:.3f}"
                         for r in outside_rows))
         print()
     calibration = calibration_table(scorer, ds, ref, np.random.default_rng(args.seed + 3),
@@ -320,20 +332,21 @@ def main(argv=None) -> int:
     print("calibration: percentiles of phrases the model never saw (median; share at or above the 95th, "
           "nominally 50 and 5%)")
     for r in calibration:
-        print(f"  {r['phrases']:25s} ranked among {r['ranked_among']:24s} median {r['median_percentile']:5.1f}, "
-              f">= 95th: {r['share_at_95']:6.1%}  ({r['n']} phrases)")
+        print(f"  {r['statistic']:10s} {r['phrases']:25s} ranked among {r['ranked_among']:24s} median "
+              f"{r['median_percentile']:5.1f}, >= 95th: {r['share_at_95']:6.1%}  ({r['n']} phrases)")
     print()
     generator_rows = []
     if scorer is not ml:
         generator_rows = anomaly_table(ml, real, scored_reference(ml, reference),
                                        np.random.default_rng(args.seed + 1))
-        print("the same phrases and corruptions under the generator's own ELBO (raw / matched AUROC): " +
-              "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_matched']:.3f}" for r in generator_rows))
+        print("the same phrases and corruptions under the generator's own ELBO (raw / matched / typicality "
+              "AUROC): " + "; ".join(f"{r['corruption']} {r['auroc']:.3f} / {r['auroc_matched']:.3f} / "
+                                     f"{r['auroc_typicality']:.3f}" for r in generator_rows))
         print()
     tunes = tune_table(scorer, ds, ref, args.tunes, rng) if args.tunes > 0 else []
     if tunes:
-        print("file level, as `musiclatent score PATH` ranks files: mean matched score of a held-out tune's "
-              "phrases vs the same tune with every phrase corrupted")
+        print("file level, as `musiclatent score PATH` ranks files: mean typicality statistic of a held-out "
+              "tune's phrases vs the same tune with every phrase corrupted")
         print(f"{'corruption':16s} {'tunes':>6s} {'corrupt':>7s} {'phrases':>7s} {'AUROC':>6s}")
         for r in tunes:
             print(f"{r['corruption']:16s} {r['tunes']:6d} {r['corrupt_tunes']:7d} {r['phrases']:7d} {r['auroc']:6.3f}")

@@ -16,6 +16,9 @@ per model, and the raw output.
     .venv/bin/python benchmarks/run_all.py --quick         # fewer repeats and smaller evaluations
     .venv/bin/python benchmarks/run_all.py --only evaluate --only train_speed
 
+With ``--only``, the figures and raw output of benchmarks not run this time are
+kept from the existing RESULTS.md (a note says from when).
+
 A table, never an assertion.
 """
 
@@ -162,23 +165,22 @@ def figures(name: str, result: dict, output: str) -> list[tuple]:
     elif name.split()[0] == "anomaly_auroc":
         for r in result.get("anomaly", []):
             what = r["corruption"] + ("" if r.get("in_mix", True) else " (not in the mix)")
-            rows.append((name, f"AUROC {what}", r["auroc"], "", 0.95, "higher"))
-            if "auroc_median_only" in r:
-                rows.append((name, f"AUROC {what}, minus the note count's median only", r["auroc_median_only"], "",
-                             0.95, "higher"))
-            if "auroc_matched" in r:
-                rows.append((name, f"AUROC {what}, note-count matched", r["auroc_matched"], "", 0.95, "higher"))
+            rows.append((name, f"AUROC {what}, typicality (matched ELBO + local)", r["auroc_typicality"], "", 0.95,
+                         "higher"))
+            rows.append((name, f"AUROC {what}, note-count-matched ELBO alone", r["auroc_matched"], "", 0.95, "higher"))
+            rows.append((name, f"AUROC {what}, raw ELBO", r["auroc"], "", 0.95, "higher"))
         for r in result.get("anomaly_outside", []):
-            if r["corruption"] == "all mixed":
-                rows.append((name, "AUROC all mixed, real phrases from outside the corpus, note-count matched",
-                             r["auroc_matched"], "", 0.95, "higher"))
+            what = r["corruption"] + ("" if r.get("in_mix", True) else " (not in the mix)")
+            for key, label in (("auroc_typicality", "typicality"), ("auroc_matched", "matched ELBO alone")):
+                rows.append((name, f"AUROC {what}, real phrases from outside the corpus, {label}", r[key], "", 0.95,
+                             "higher"))
         for r in result.get("anomaly_generator", []):
-            rows.append((name, f"AUROC {r['corruption']}, generator's own ELBO, matched", r["auroc_matched"], "",
+            rows.append((name, f"AUROC {r['corruption']}, generator's own ELBO, typicality", r["auroc_typicality"], "",
                          0.95, "higher"))
         for r in result.get("tunes", []):
             rows.append((name, f"file-level AUROC {r['corruption']}", r["auroc"], "", 0.95, "higher"))
         for r in result.get("calibration", []):
-            what = f"{r['phrases']}, ranked among {r['ranked_among']}"
+            what = f"{r['phrases']}, {r.get('statistic', 'typicality')}, ranked among {r['ranked_among']}"
             rows.append((name, f"median percentile of {what}", r["median_percentile"], "%", 50.0, ""))
             rows.append((name, f"share at or above the 95th percentile of {what}", r["share_at_95"], "", 0.05, ""))
     else:
@@ -235,9 +237,33 @@ def quality_table(evals: dict) -> list[str]:
     return lines
 
 
+def previous_results(path: Path, ran: set[str]) -> tuple[list[str], list[str], str]:
+    """(figure rows, raw output sections, date) of an earlier RESULTS.md for the benchmarks not in
+    ``ran`` (figure lines keep their text; an evaluation counts as ran when any model was)."""
+    if not path.exists():
+        return [], [], ""
+    text = path.read_text()
+    date = re.search(r"^- date: (.+)$", text, re.M)
+    keep = lambda bench: bench not in ran and bench.split()[0] not in ran  # noqa: E731
+    figures_part = text.split("## Figures", 1)[-1].split("\n## ", 1)[0]
+    rows = [ln for ln in figures_part.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| benchmark ") and keep(ln.split("|")[1].strip())]
+    raw = text.split("## Raw output", 1)[-1] if "## Raw output" in text else ""
+    sections = [sec for sec in re.split(r"\n(?=### )", raw) if sec.startswith("### ")
+                and keep(re.sub(r" \(.*$", "", sec.splitlines()[0][4:]).strip())]
+    return rows, sections, date.group(1) if date else "an unknown date"
+
+
 def write_results(path: Path, runs: dict, evals: dict, notes: list[str], args) -> None:
     import torch
 
+    kept_rows, kept_raw, kept_date = [], [], ""
+    if args.only:
+        ran = set(runs) | ({"evaluate"} | {f"evaluate {m}" for m in evals} if evals else set())
+        kept_rows, kept_raw, kept_date = previous_results(path, ran)
+        if kept_rows or kept_raw:
+            notes = notes + [f"figures of benchmarks not run this time are kept from the previous RESULTS.md "
+                             f"({kept_date})"]
     rows = []
     for name, run in runs.items():
         rows += figures(name, run["result"], run["output"])
@@ -258,6 +284,7 @@ def write_results(path: Path, runs: dict, evals: dict, notes: list[str], args) -
               "|---|---|---|---|---|---|"]
     for bench, fig, value, unit, ref, better in rows:
         lines.append(f"| {bench} | {fig} | {_fmt(value)} | {unit} | {_fmt(ref)} | {_ratio(value, ref, better)} |")
+    lines += kept_rows
     if evals:
         lines += ["", "## Quality (`musiclatent evaluate`, validation split of the bundled data)", ""]
         lines += quality_table(evals)
@@ -267,6 +294,7 @@ def write_results(path: Path, runs: dict, evals: dict, notes: list[str], args) -
     for name, run in {**runs, **{f"evaluate {m}": e for m, e in evals.items()}}.items():
         status = "" if run["ok"] else " (FAILED)"
         lines += ["", f"### {name}{status} ({run['seconds']} s)", "", "```text", run["output"] or "(no output)", "```"]
+    lines += ["\n" + sec.strip("\n") for sec in kept_raw]
     path.write_text("\n".join(lines) + "\n")
 
 

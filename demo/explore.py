@@ -127,7 +127,8 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
                           "reading": [typicality.reading(p) for p in pct]})
     line = (f"**{name}** is {typicality.reading(mean_pct)} (typicality score {scores.mean():.3f} nats/step "
             f"{'under style ' + style if style else 'unconditioned'}, percentile {mean_pct:.0f} among "
-            f"{latent.index_for(ml).ranked_among(style)}, matched for note count; {len(tokens)} phrases).")
+            f"{latent.index_for(ml).ranked_among(style)}, with its lead over near variants, matched for note "
+            f"count; {len(tokens)} phrases).")
     return line, table
 
 

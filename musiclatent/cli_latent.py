@@ -209,7 +209,8 @@ def cmd_score(args) -> int:
     by = "its density-trained scorer" if latent.scoring_model(ml) is not ml else "the model"
     among = latent.index_for(ml, index).ranked_among(style)
     print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {among} of the index, "
-          f"matched for note count; flagged at >= {flag:g}")
+          f"of that score and the local score (its lead over near variants), both matched for note count; "
+          f"flagged at >= {flag:g}")
     if args.phrases:
         items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
     else:
@@ -280,9 +281,12 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("score", help="typicality: negative ELBO per step and its percentile, most typical first",
                        description="Score every file (or with --phrases every phrase) of PATH by its negative "
-                                   "ELBO per step and its percentile, matched for note count: its robust "
-                                   "z-score among the index's training phrases with about as many notes, ranked "
-                                   "among its held-out phrases' own (or its training phrases' when it has few). "
+                                   "ELBO per step and its typicality percentile. The percentile ranks two "
+                                   "robust z-scores added, each among the index's training phrases with about "
+                                   "as many notes: that of the score, and that of the local score (the score "
+                                   "minus the mean score of 16 near variants, a note moved by a semitone or two "
+                                   "or two neighbouring notes swapped; real music beats its variants). It ranks "
+                                   "among the index's held-out phrases (or its training phrases when it has few). "
                                    "Shipped models score with their density-trained scorer (MODEL/scorer), whose "
                                    "ELBO is a real likelihood bound.")
     p.add_argument("paths", nargs="+", help="music files/folders, or one prepared dataset folder")

@@ -329,6 +329,7 @@ class MusicLatent:
         return latent_tools.place_on_map(self, tokens, index)
 
     def typicality(self, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
-        """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer` and its note-count-matched
-        percentile (n,) among the corpus index's held-out (or training) phrases."""
+        """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer` and its typicality
+        percentile (n,) among the corpus index's held-out (or training) phrases (see
+        :mod:`musiclatent.latent`: note-count-matched, with the local score beside the ELBO)."""
         return latent_tools.typicality(self, tokens, style, index)

@@ -4,39 +4,35 @@ An index is a folder that a model can carry as ``<model folder>/index``::
 
     latents.npy   (n, Z) float16 (or float32) latent means, encoded under style "any"
     tokens.npz    "tokens": (n, T) uint8 phrase tokens, compressed, so results can be played
-    index.csv     one row per phrase: file, bar, style, split, score_any, score_style, attributes
+    index.csv     one row per phrase: file, bar, style, split, score_any, score_style, local_any,
+                  local_style, attributes
     index.json    what built it: model, weights fingerprint, steps, z_dim, counts, subsample
 
 Everything loads with ``allow_pickle=False``. Phrases are encoded under the
 unconditioned style so that a query of unknown style (an upload) and the corpus
 live in the same space, and the style label cannot leak into neighbour search.
 ``score_any`` is the negative ELBO per step under style "any"; ``score_style``
-under the phrase's own style (NaN when the model does not know it).
+under the phrase's own style (NaN when the model does not know it). ``local_*``
+are the local scores under the same conditions: the score minus the mean score of
+the phrase's near variants, each a note or two moved
+(:func:`musiclatent.typicality.local_scores`).
 
 Scores come from :func:`scoring_model`: a model folder may ship a ``scorer/``,
-a VAE trained as a density model (beta 1, no free bits, always teacher-forced):
-the generator's twin fine-tuned that way, or a model of its own shape for the
-same steps and styles (the shipped ones: ``melody-2bar-scorer``, a flat 2x512
-decoder with an interval head, and ``melody-16bar-scorer``, a flat decoder over
-16 bars).
-The generator is trained to reconstruct: free bits give every phrase about the
-same KL and scheduled sampling teaches its decoder to ignore the true previous
-notes, so its own ELBO hardly tells a shuffled melody from a real one. The
-scorer's ELBO is a real likelihood bound and does.
+a VAE trained as a density model (beta 1, no free bits, always teacher-forced),
+of the generator's shape or its own, for the same steps and styles. The
+generator's free bits and scheduled sampling make its own ELBO a poor judge of
+a shuffled melody; the scorer's ELBO is a real likelihood bound.
 
-Typicality percentiles are density-matched: a phrase's score is compared with
-training phrases with about as many notes, as a robust z-score (minus their
-median, over their spread: a busy phrase costs more nats than a sparse one
-however typical it is, and busy phrases' scores spread wider). That separates
-corrupted from real phrases far better than the raw score
-(``benchmarks/anomaly_auroc.py``). The z-score is then ranked among the index's
-held-out (validation) phrases' own, matched the same way, when it holds at
-least ``MIN_HELDOUT`` of them; else among the training phrases'. A scorer has
-partly learnt its training phrases by heart (the 16-bar scorer gives them about
-0.40 nats/step, unseen corpus phrases 0.48-0.52), so ranking among them put a
-typical unseen phrase above the 60th percentile and called most real music from
-outside the corpus unusual. The ranking does not change the order of any two
-scores, so the AUROC stays the same.
+Typicality percentiles are density-matched: the score is compared with training
+phrases with about as many notes, as a robust z-score (a busy phrase costs more
+nats than a sparse one however typical it is, and busy phrases' scores spread
+wider). The local score is matched the same way and the two z-scores are added:
+the ELBO says how likely the phrase is, the local score whether its notes sit
+where the model expects them, which also holds for music from outside the
+corpus (``benchmarks/anomaly_auroc.py``). The sum is ranked among the index's
+held-out (validation) phrases' own when it holds at least ``MIN_HELDOUT`` of
+them, else among the training phrases': a scorer has partly learnt those by
+heart, and ranking among them called most unseen music unusual.
 
 Disk is touched only by ``read_corpus_*``, ``write_index`` and ``read_index``.
 """
@@ -58,13 +54,13 @@ from .anomaly import auroc  # noqa: F401  (re-exported: the AUROC helper)
 from .constants import NOTE_ON_OFFSET, STYLE_ANY
 from .latent_map import Projection, fit_pca
 from .latent_search import METRICS, neighbour_style_agreement, pairwise_distances, search  # noqa: F401
-from .typicality import note_counts, percentile_of, relative_scores
+from .typicality import combined_scores, local_scores, near_variants, note_counts, percentile_of
 
 INDEX_DIRNAME = "index"
 LATENTS_FILE, TOKENS_FILE, TABLE_FILE, META_FILE = "latents.npy", "tokens.npz", "index.csv", "index.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: local_any and local_style columns
 DEFAULT_MAX_MB = 5.0
-CSV_BYTES_PER_ROW = 90  # estimate (measured ~83) used to fit an index into a size budget
+CSV_BYTES_PER_ROW = 104  # estimate (measured ~103) used to fit an index into a size budget
 SCORE_BATCH = 256
 MIN_HELDOUT = 200  # held-out phrases an index needs for percentiles to rank among them
 
@@ -148,7 +144,8 @@ class LatentIndex:
     """Latent means of corpus phrases with what they are.
 
     latents : (n, Z) float32 ; tokens : (n, T) uint8 ; file, style, split : (n,) str ;
-    bar : (n,) int32 ; score_any, score_style : (n,) float32 ; attributes : name -> (n,) ;
+    bar : (n,) int32 ; score_any, score_style, local_any, local_style : (n,) float32 ;
+    attributes : name -> (n,) ;
     meta : dict (see the module docstring).
     """
 
@@ -160,6 +157,8 @@ class LatentIndex:
     split: np.ndarray
     score_any: np.ndarray
     score_style: np.ndarray
+    local_any: np.ndarray
+    local_style: np.ndarray
     attributes: dict[str, np.ndarray]
     meta: dict
 
@@ -181,22 +180,23 @@ class LatentIndex:
         """Map coordinates of every indexed phrase, (n, 2) float64."""
         return self.projection.transform(self.latents)
 
-    def _scored(self, style=None) -> tuple[np.ndarray, np.ndarray]:
-        """(scores under ``style``, mask of the phrases scored that way): style "any" for every phrase,
-        else each phrase of that style under its own."""
+    def _scored(self, style=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scores and local scores under ``style``, mask of the phrases scored that way): style "any"
+        for every phrase, else each phrase of that style under its own."""
         if style in (None, "", 0, STYLE_ANY):
-            return self.score_any, np.isfinite(self.score_any)
+            return self.score_any, self.local_any, np.isfinite(self.score_any)
         keep = (self.style == style) & np.isfinite(self.score_style)
         if not (keep & (self.split != "validation")).any():
             raise ValueError(f"the index holds no scored training phrase of style {style!r}; "
                              f"styles: {', '.join(self.styles)}")
-        return self.score_style, keep
+        return self.score_style, self.local_style, keep
 
-    def reference(self, style=None) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, note counts) of the training phrases a query scored under ``style`` is matched with."""
-        scores, keep = self._scored(style)
+    def reference(self, style=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scores, local scores, note counts) of the training phrases a query scored under ``style``
+        is matched with."""
+        scores, local, keep = self._scored(style)
         keep = keep & (self.split != "validation")
-        return scores[keep], note_counts(self.tokens[keep])
+        return scores[keep], local[keep], note_counts(self.tokens[keep])
 
     def ranking_rows(self, style=None) -> tuple[np.ndarray, str]:
         """(mask, kind) of the phrases whose matched scores percentiles rank among: the held-out
@@ -204,33 +204,34 @@ class LatentIndex:
         the training phrases. A model has partly learnt its own training phrases by heart, so they
         score lower than any music it has not seen, and ranking among them called unseen music
         unusual (see the module docstring)."""
-        _, keep = self._scored(style)
+        *_, keep = self._scored(style)
         held = keep & (self.split == "validation")
         if held.sum() >= MIN_HELDOUT:
             return held, "held-out"
         return keep & (self.split != "validation"), "training"
 
     def ranked_among(self, style=None) -> str:
-        """What percentiles under ``style`` rank among, for people: "1479 held-out corpus phrases"."""
+        """What percentiles under ``style`` rank among, for people: "1414 held-out corpus phrases"."""
         rows, kind = self.ranking_rows(style)
         return f"{int(rows.sum())} {'held-out corpus' if kind == 'held-out' else 'training'} phrases"
 
     def relative_reference(self, style=None) -> np.ndarray:
-        """Note-count-matched scores (see :func:`relative_scores`) of the phrases percentiles rank
+        """Matched typicality statistics (see :func:`combined_scores`) of the phrases percentiles rank
         among (:meth:`ranking_rows`), matched with the training phrases; once per style."""
         cache = self.__dict__.setdefault("_relative_reference", {})
         if style not in cache:
-            ref_s, ref_n = self.reference(style)
             rows, _ = self.ranking_rows(style)
-            scores, _ = self._scored(style)
-            cache[style] = relative_scores(scores[rows], note_counts(self.tokens[rows]), ref_s, ref_n)
+            scores, local, _ = self._scored(style)
+            cache[style] = combined_scores(scores[rows], local[rows], note_counts(self.tokens[rows]),
+                                           *self.reference(style))
         return cache[style]
 
     def row(self, i: int) -> dict:
         """One phrase's record (file, bar, style, split, scores, attributes)."""
         out = {"row": int(i), "file": str(self.file[i]), "bar": int(self.bar[i]), "style": str(self.style[i]),
                "split": str(self.split[i]), "score_any": float(self.score_any[i]),
-               "score_style": float(self.score_style[i])}
+               "score_style": float(self.score_style[i]), "local_any": float(self.local_any[i]),
+               "local_style": float(self.local_style[i])}
         out.update({k: float(v[i]) for k, v in self.attributes.items()})
         return out
 
@@ -275,6 +276,18 @@ def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH) -> 
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
+def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, batch: int = SCORE_BATCH) -> np.ndarray:
+    """Local scores (:func:`local_scores`) of phrases (n, T) with these ``scores`` under a style or
+    (n,) ``styles``: the phrases' near variants are scored the same way; (n,) float32."""
+    per_row = isinstance(styles, (list, tuple, np.ndarray))
+    out = []
+    for i in range(0, len(tokens), batch):
+        style = list(styles[i:i + batch]) if per_row else styles
+        variants = near_variants(np.asarray(tokens[i:i + batch]))
+        out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style) for v in variants])))
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
 def max_phrases_for(ml, max_mb: float) -> int:
     """How many phrases fit an index of ``max_mb`` megabytes (fp16 latents, estimate)."""
     per_row = 2 * ml.z_dim + CSV_BYTES_PER_ROW + ml.steps // 4
@@ -306,13 +319,20 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         corpus = corpus.subset(idx)
     known = np.array([s in ml.styles and s != STYLE_ANY for s in corpus.style])
     scorer = scoring_model(ml)
-    zs, s_any, s_style = [], [], []
+    zs, s_any, s_style, l_any, l_style = [], [], [], [], []
     for i in tqdm(range(0, len(corpus), batch), desc="index", unit="batch", disable=not progress):
         t = corpus.tokens[i:i + batch].astype(np.int64)
         zs.append(ml.encode(t, STYLE_ANY))
         s_any.append(scorer.score(t, STYLE_ANY))
+        l_any.append(batched_local_scores(scorer, t, STYLE_ANY, s_any[-1]))
         own = [s if k else STYLE_ANY for s, k in zip(corpus.style[i:i + batch], known[i:i + batch])]
-        s_style.append(np.where(known[i:i + batch], scorer.score(t, own), np.nan))
+        mine = known[i:i + batch]
+        s_style.append(np.full(len(t), np.nan, np.float32))
+        l_style.append(np.full(len(t), np.nan, np.float32))
+        if mine.any():
+            s_style[-1][mine] = scorer.score(t[mine], [o for o, k in zip(own, mine) if k])
+            l_style[-1][mine] = batched_local_scores(scorer, t[mine], [o for o, k in zip(own, mine) if k],
+                                                     s_style[-1][mine])
     latents = np.concatenate(zs).astype(dtype).astype(np.float32)
     attrs = {k: np.round(v.astype(np.float32), 4) for k, v in compute_attributes(corpus.tokens).items()}
     meta = {
@@ -326,8 +346,8 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         "skipped": corpus.skipped[:200],
     }
     return LatentIndex(latents, corpus.tokens.astype(np.uint8), corpus.file, corpus.bar, corpus.style,
-                       corpus.split, np.concatenate(s_any).astype(np.float32),
-                       np.concatenate(s_style).astype(np.float32), attrs, meta)
+                       corpus.split, *(np.concatenate(c).astype(np.float32) for c in (s_any, s_style, l_any, l_style)),
+                       attrs, meta)
 
 
 def _atomic(path: Path, write) -> None:
@@ -344,7 +364,8 @@ def write_index(index: LatentIndex, folder: str | os.PathLike) -> Path:
     dtype = index.meta.get("dtype", "float16")
     _atomic(folder / LATENTS_FILE, lambda fh: np.save(fh, index.latents.astype(dtype), allow_pickle=False))
     _atomic(folder / TOKENS_FILE, lambda fh: np.savez_compressed(fh, tokens=index.tokens.astype(np.uint8)))
-    cols = ["row", "file", "bar", "style", "split", "score_any", "score_style"] + list(index.attributes)
+    cols = ["row", "file", "bar", "style", "split", "score_any", "score_style", "local_any", "local_style"]
+    cols += list(index.attributes)
 
     def write_csv(fh):
         import io
@@ -354,7 +375,7 @@ def write_index(index: LatentIndex, folder: str | os.PathLike) -> Path:
         w.writerow(cols)
         for i in range(len(index)):
             w.writerow([i, index.file[i], int(index.bar[i]), index.style[i], index.split[i],
-                        _fmt(index.score_any[i]), _fmt(index.score_style[i])]
+                        *(_fmt(c[i]) for c in (index.score_any, index.score_style, index.local_any, index.local_style))]
                        + [_fmt(index.attributes[k][i]) for k in index.attributes])
         text.flush()
         text.detach()
@@ -393,7 +414,8 @@ def read_index(folder: str | os.PathLike) -> LatentIndex:
 
     attrs = {k: col(k, np.float32) for k in ATTRIBUTES if rows and k in rows[0]}
     return LatentIndex(latents, tokens, col("file"), col("bar", np.float64).astype(np.int32), col("style"),
-                       col("split"), col("score_any", np.float32), col("score_style", np.float32), attrs, meta)
+                       col("split"), *(col(c, np.float32) for c in ("score_any", "score_style", "local_any", "local_style")),
+                       attrs, meta)
 
 
 def index_for(ml, index=None) -> LatentIndex:
@@ -453,16 +475,20 @@ def nearest_phrases(ml, tokens, k: int = 10, metric: str = "cosine", index=None)
 
 
 def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, relative scores) of phrases (n, T) under ``style`` by :func:`scoring_model`, and the
-    relative scores that percentiles rank among (:meth:`LatentIndex.relative_reference`: the index's
-    held-out phrases, or its training phrases, scored the same way: style "any", or their own)."""
+    """(scores, typicality statistics) of phrases (n, T) under ``style`` by :func:`scoring_model`, and
+    the statistics that percentiles rank among (:meth:`LatentIndex.relative_reference`: the index's
+    held-out phrases, or its training phrases, scored the same way: style "any", or their own). A
+    score is the negative ELBO per step; a statistic is its matched z-score plus that of the local
+    score (:func:`combined_scores`)."""
     idx = index_for(ml, index)
     check_scores_comparable(ml, idx)
     name = None if style in (None, "", STYLE_ANY) else ml.styles[ml.style_id(style)]
     tokens = np.asarray(tokens).reshape(-1, ml.steps)
-    scores = batched_scores(scoring_model(ml), tokens, name or STYLE_ANY)
-    ref_s, ref_n = idx.reference(name)
-    return scores, relative_scores(scores, note_counts(tokens), ref_s, ref_n), idx.relative_reference(name)
+    scorer = scoring_model(ml)
+    scores = batched_scores(scorer, tokens, name or STYLE_ANY)
+    local = batched_local_scores(scorer, tokens, name or STYLE_ANY, scores)
+    rel = combined_scores(scores, local, note_counts(tokens), *idx.reference(name))
+    return scores, rel, idx.relative_reference(name)
 
 
 def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:

@@ -260,7 +260,8 @@ def scorer_card(folder: str | Path, heldout: dict, data_dir: str | Path, command
         "",
         what + ": beta 1 with no free bits, always teacher-forced. Typicality scores "
         "(`musiclatent score`, the Explore tab, the index's `score_any`/`score_style`) are its negative ELBO per "
-        "step. It is never used to generate. Why: the generator's free bits give every phrase about the same KL, "
+        "step, and its local scores (`local_any`/`local_style`) that minus the mean of 16 near variants'. It is "
+        "never used to generate. Why: the generator's free bits give every phrase about the same KL, "
         "and scheduled sampling teaches its decoder to lean on z rather than on the true previous notes, so the "
         "generator's own ELBO hardly tells a shuffled melody from a real one "
         "(`python benchmarks/anomaly_auroc.py` prints both).",

@@ -1,10 +1,13 @@
 """Typicality as a percentile: how unusual a phrase's score is for phrases like it.
 
 Pure numpy; :mod:`musiclatent.latent` feeds it scores (negative ELBO per step)
-of a query and of the index's phrases. Scores are matched for note count: a
-phrase is compared with training phrases with about as many notes, as a robust
-z-score (minus their median, over their spread), and that z-score is ranked
-among the z-scores of held-out phrases (or of the training phrases themselves;
+of a query and of the index's phrases, and of their near variants
+(:func:`near_variants`, a note or two moved), which give each phrase a local
+score (:func:`local_scores`: how much likelier it is than its variants). Both are
+matched for note count: a phrase is compared with training phrases with about as
+many notes, as a robust z-score (minus their median, over their spread). The sum
+of the two z-scores (:func:`combined_scores`) is ranked among the same statistic
+of held-out phrases (or of the training phrases themselves;
 ``LatentIndex.ranking_rows`` chooses).
 """
 
@@ -12,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import NOTE_ON_OFFSET
+import zlib
+
+from .constants import NOTE_ON_OFFSET, NUM_CLASSES, STEPS_PER_BAR
 
 
 def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
@@ -78,3 +83,57 @@ def reading(percentile: float) -> str:
     if p >= 50:
         return f"more unusual than {round(p)}% of the corpus"
     return f"more typical than {round(100.0 - p)}% of the corpus"
+
+
+# --------------------------------------------------------------------------- near variants
+VARIANTS = 16  # near variants per phrase behind its local score
+BARS_PER_EDIT = 2  # a variant makes one edit per two bars (2-bar phrases: 1 edit; 16-bar: 8)
+
+
+def _edit(row: np.ndarray, rng: np.random.Generator) -> None:
+    """One random edit of a phrase's notes, in place: a note moved by 1 or 2 semitones, or two
+    neighbouring notes' pitches swapped (a draw that would change nothing is drawn again). The
+    rhythm stays; the negative ELBO beside the local score judges it."""
+    onsets = np.flatnonzero(row >= NOTE_ON_OFFSET)
+    for _ in range(8):
+        if len(onsets) > 1 and rng.random() < 0.5:
+            j = rng.integers(len(onsets) - 1)
+            a, b = onsets[j], onsets[j + 1]
+            if row[a] != row[b]:
+                row[a], row[b] = row[b], row[a]
+                return
+        elif len(onsets):
+            i = rng.choice(onsets)
+            row[i] = np.clip(int(row[i]) + rng.choice([-2, -1, 1, 2]), NOTE_ON_OFFSET, NUM_CLASSES - 1)
+            return
+
+
+def near_variants(tokens, k: int = VARIANTS, seed: int = 0) -> np.ndarray:
+    """``k`` near variants of each phrase, one edit (see :func:`_edit`) per ``BARS_PER_EDIT`` bars
+    away; (n, T) -> (k, n, T) int64. A phrase's variants depend only on the phrase and ``seed``, not
+    on what else is in the batch, so its score is the same wherever it is scored."""
+    tokens = np.asarray(tokens, np.int64)
+    n, steps = tokens.shape
+    edits = max(1, steps // (STEPS_PER_BAR * BARS_PER_EDIT))
+    out = np.repeat(tokens[None], k, axis=0)
+    for i in range(n):
+        rng = np.random.default_rng([seed, zlib.crc32(tokens[i].astype(np.uint8).tobytes())])
+        for v in range(k):
+            for _ in range(edits):
+                _edit(out[v, i], rng)
+    return out
+
+
+def local_scores(scores, variant_scores) -> np.ndarray:
+    """How much likelier a phrase is than its near variants: its score (negative ELBO per step)
+    minus their mean; (n,), (k, n) -> (n,). Real music sits near a peak of a good model's
+    likelihood, where most edits cost it, so this is negative; a wrong note's edits cost little or
+    even help. (The perturbation discrepancy of Mitchell et al. 2023, DetectGPT.)"""
+    return np.asarray(scores, np.float64) - np.asarray(variant_scores, np.float64).mean(0)
+
+
+def combined_scores(scores, local, notes, ref_scores, ref_local, ref_notes) -> np.ndarray:
+    """What typicality percentiles rank: the note-count-matched z-score (:func:`relative_scores`)
+    of the negative ELBO plus that of the local score; (n,) each -> (n,)."""
+    return (relative_scores(scores, notes, ref_scores, ref_notes)
+            + relative_scores(local, notes, ref_local, ref_notes))

@@ -32,23 +32,27 @@ def indexed_model(indexed_model_dir):
     return MusicLatent.from_checkpoint(indexed_model_dir)
 
 
-def synthetic_index(latents, styles, files, tokens=None, scores=None) -> latent.LatentIndex:
+def synthetic_index(latents, styles, files, tokens=None, scores=None, local=None) -> latent.LatentIndex:
     n = len(latents)
     tokens = np.zeros((n, 32), np.uint8) if tokens is None else tokens
     scores = np.linspace(0.1, 1.0, n, dtype=np.float32) if scores is None else scores
+    local = -scores / 10 if local is None else local
     return latent.LatentIndex(np.asarray(latents, np.float32), tokens, np.asarray(files, object),
                               np.zeros(n, np.int32), np.asarray(styles, object), np.full(n, "train", object),
-                              scores, scores.copy(), {}, {"steps": 32, "z_dim": np.asarray(latents).shape[1]})
+                              scores, scores.copy(), local, local.copy(), {},
+                              {"steps": 32, "z_dim": np.asarray(latents).shape[1]})
 
 
 def memorised_index(n_train: int, n_held: int) -> latent.LatentIndex:
-    """Training phrases score ~0.5 nats/step (learnt by heart), held-out ones ~0.6; one note count."""
+    """Training phrases score ~0.5 nats/step (learnt by heart), held-out ones ~0.7; local scores
+    alike for both; one note count."""
     rng = np.random.default_rng(0)
-    scores = np.r_[rng.normal(0.5, 0.05, n_train), rng.normal(0.6, 0.05, n_held)].astype(np.float32)
+    scores = np.r_[rng.normal(0.5, 0.05, n_train), rng.normal(0.7, 0.05, n_held)].astype(np.float32)
+    local = rng.normal(-0.1, 0.02, n_train + n_held).astype(np.float32)
     tokens = np.zeros((n_train + n_held, 32), np.uint8)
     tokens[:, ::8] = 60                                            # four notes each
     idx = synthetic_index(np.zeros((len(scores), 2)), ["irish"] * len(scores), ["f.mid"] * len(scores),
-                          tokens, scores)
+                          tokens, scores, local)
     idx.split[n_train:] = "validation"
     return idx
 
@@ -57,10 +61,10 @@ def memorised_index(n_train: int, n_held: int) -> latent.LatentIndex:
 def test_percentiles_rank_among_held_out_phrases_when_the_index_has_enough(style):
     """An unseen phrase as typical as the held-out ones lands mid-range, not above the memorised
     training phrases; with too few held-out phrases the ranking falls back to the training ones."""
-    query = np.array([0.6]), np.array([4])
+    query = np.array([0.7]), np.array([-0.1]), np.array([4])        # score, local score, notes
 
     def percentile(idx):
-        rel = typicality.relative_scores(*query, *idx.reference(style))
+        rel = typicality.combined_scores(*query, *idx.reference(style))
         return typicality.percentile_of(rel, idx.relative_reference(style))[0]
 
     enough = memorised_index(400, latent.MIN_HELDOUT)
@@ -196,7 +200,14 @@ def test_index_round_trip_and_deterministic_map(indexed_model, indexed_model_dir
     np.testing.assert_array_equal(rebuilt.coords, index.coords)  # same index twice -> same map
     np.testing.assert_array_equal(rebuilt.tokens, index.tokens)
     np.testing.assert_allclose(rebuilt.score_any, index.score_any, rtol=1e-4)
+    np.testing.assert_allclose(rebuilt.local_any, index.local_any, rtol=1e-3, atol=1e-5)
+    assert np.isfinite(index.local_any).all() and np.isfinite(index.local_style).all()
     assert list(rebuilt.file) == list(index.file)
+    # a phrase's local score is the same when it is scored alone, as a query is
+    scorer = latent.scoring_model(indexed_model)
+    one = index.tokens[[5]]
+    alone = latent.batched_local_scores(scorer, one, "any", latent.batched_scores(scorer, one, "any"))
+    np.testing.assert_allclose(alone, index.local_any[[5]], rtol=1e-3, atol=1e-5)
 
 
 def test_subsample_is_seeded_and_ordered(indexed_model, tiny_dataset):
@@ -266,8 +277,8 @@ def test_cli_map_nearest_score(indexed_model_dir, song_folder, tmp_path, capsys)
     assert cli_main(["score", str(song), "--phrases", "--flag-percentile", "0", "--style", "airs",
                      "--model", str(indexed_model_dir)]) == 0
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[1:-1]]
-    scores = [float(r[0]) for r in rows]
-    assert scores == sorted(scores) and all("OUTLIER" in r for r in rows)
+    percentiles = [float(r[1].rstrip("%")) for r in rows]
+    assert percentiles == sorted(percentiles) and all("OUTLIER" in r for r in rows)
 
 
 def test_cli_index_of_a_music_folder(indexed_model_dir, song_folder, tmp_path, capsys):

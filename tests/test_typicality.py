@@ -62,3 +62,53 @@ def test_a_small_excess_in_a_tight_note_count_outranks_an_ordinary_wide_one():
     pct = typicality.percentile_of(rel, ref_rel)
     assert rel[0] > 3 and rel[1] < 1
     assert pct[0] > 99 and pct[1] < 80
+
+
+# --------------------------------------------------------------------------- near variants, local scores
+
+def _phrases(n: int, steps: int, seed: int = 0) -> np.ndarray:
+    """Phrases of notes two or four steps long (pitch tokens 50-80) with a rest now and then."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, steps), np.int64)
+    for row in out:
+        t = 0
+        while t < steps:
+            row[t] = 1 if rng.random() < 0.1 else rng.integers(50, 80)
+            t += rng.choice([2, 4])
+    return out
+
+
+@pytest.mark.parametrize("steps, edits", [(32, 1), (256, 8)])
+def test_near_variants_move_notes_keep_rhythm_and_do_not_depend_on_the_batch(steps, edits):
+    phrases = _phrases(6, steps)
+    variants = typicality.near_variants(phrases, k=5)
+    assert variants.shape == (5, 6, steps)
+    rhythm = np.minimum(phrases, 2)                            # hold / rest / note-on at every step
+    assert (np.minimum(variants, 2) == rhythm[None]).all()
+    changed = (variants != phrases[None]).sum(-1)              # steps changed per variant
+    assert (changed >= 1).all() and (changed <= 2 * edits).all()
+    alone = typicality.near_variants(phrases[3:4], k=5)
+    np.testing.assert_array_equal(alone[:, 0], variants[:, 3])
+    assert not np.array_equal(typicality.near_variants(phrases, k=5, seed=1), variants)
+
+
+def test_a_one_note_phrase_is_nudged_and_an_empty_one_left_alone():
+    one = np.zeros((1, 32), np.int64)
+    one[0, 0] = 60
+    variants = typicality.near_variants(np.r_[one, np.zeros((1, 32), np.int64)], k=8)
+    assert set(variants[:, 0, 0].tolist()) <= {58, 59, 61, 62} and (variants[:, 0, 1:] == 0).all()
+    assert (variants[:, 1] == 0).all()
+
+
+def test_local_and_combined_scores():
+    scores = np.array([1.0, 1.0])
+    variant_scores = np.array([[1.5, 0.9], [1.3, 1.1]])        # (k=2, n=2)
+    np.testing.assert_allclose(typicality.local_scores(scores, variant_scores), [-0.4, 0.0])
+    rng = np.random.default_rng(0)
+    ref_s, ref_l = rng.normal(1.0, 0.1, 400), rng.normal(-0.3, 0.05, 400)
+    ref_n = np.full(400, 8)
+    both = typicality.combined_scores([1.2, 1.0], [-0.3, 0.0], [8, 8], ref_s, ref_l, ref_n)
+    alone = typicality.relative_scores([1.2, 1.0], [8, 8], ref_s, ref_n)
+    local = typicality.relative_scores([-0.3, 0.0], [8, 8], ref_l, ref_n)
+    np.testing.assert_allclose(both, alone + local)
+    assert both[1] > both[0]            # likely enough, but no likelier than its variants: more unusual
