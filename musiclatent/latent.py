@@ -325,14 +325,13 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         zs.append(ml.encode(t, STYLE_ANY))
         s_any.append(scorer.score(t, STYLE_ANY))
         l_any.append(batched_local_scores(scorer, t, STYLE_ANY, s_any[-1]))
-        own = [s if k else STYLE_ANY for s, k in zip(corpus.style[i:i + batch], known[i:i + batch])]
-        mine = known[i:i + batch]
+        mine = known[i:i + batch]                     # phrases of a style the model knows: scored under it
+        own = list(corpus.style[i:i + batch][mine])
         s_style.append(np.full(len(t), np.nan, np.float32))
         l_style.append(np.full(len(t), np.nan, np.float32))
         if mine.any():
-            s_style[-1][mine] = scorer.score(t[mine], [o for o, k in zip(own, mine) if k])
-            l_style[-1][mine] = batched_local_scores(scorer, t[mine], [o for o, k in zip(own, mine) if k],
-                                                     s_style[-1][mine])
+            s_style[-1][mine] = scorer.score(t[mine], own)
+            l_style[-1][mine] = batched_local_scores(scorer, t[mine], own, s_style[-1][mine])
     latents = np.concatenate(zs).astype(dtype).astype(np.float32)
     attrs = {k: np.round(v.astype(np.float32), 4) for k, v in compute_attributes(corpus.tokens).items()}
     meta = {
