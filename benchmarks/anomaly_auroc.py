@@ -35,10 +35,11 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from musiclatent import anomaly, latent, typicality  # noqa: E402
+from musiclatent.latent import anomaly, typicality  # noqa: E402
+from musiclatent.latent import index as latent  # noqa: E402
 from musiclatent.constants import NOTE_ON_OFFSET  # noqa: E402
 from musiclatent.data.dataset import load_dataset  # noqa: E402
-from musiclatent.generate import MusicLatent  # noqa: E402
+from musiclatent.generation.facade import MusicLatent  # noqa: E402
 
 
 def corrupted_sets(real: np.ndarray, rng: np.random.Generator, corruptions=None) -> dict[str, np.ndarray]:

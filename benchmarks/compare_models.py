@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import print_table  # noqa: E402
 
-from musiclatent import metrics  # noqa: E402
+from musiclatent.evaluation import metrics  # noqa: E402
 from musiclatent.data.dataset import load_dataset  # noqa: E402
-from musiclatent.evaluate import model_style_ids, reconstruction_outputs  # noqa: E402
-from musiclatent.generate import MusicLatent  # noqa: E402
+from musiclatent.evaluation.evaluate import model_style_ids, reconstruction_outputs  # noqa: E402
+from musiclatent.generation.facade import MusicLatent  # noqa: E402
 
 
 def per_phrase(ml, tokens: np.ndarray, styles: np.ndarray, batch: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -19,10 +19,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, median_time, print_table, write_song  # noqa: E402
 
-from musiclatent import studio  # noqa: E402
-from musiclatent.audio import render_pretty_midi  # noqa: E402
-from musiclatent.export import phrases_to_pretty_midi  # noqa: E402
-from musiclatent.generate import MusicLatent  # noqa: E402
+from musiclatent.generation import studio  # noqa: E402
+from musiclatent.generation.audio import render_pretty_midi  # noqa: E402
+from musiclatent.generation.export import phrases_to_pretty_midi  # noqa: E402
+from musiclatent.generation.facade import MusicLatent  # noqa: E402
 from musiclatent.midi.io import read_melody  # noqa: E402
 
 

@@ -127,7 +127,7 @@ def run_script(name: str, argv: list[str], timeout: float, json_flag: bool = Fal
 
 
 def run_evaluate(model: str, data: str, out: Path, extra: list[str], timeout: float) -> dict:
-    cmd = [sys.executable, "-m", "musiclatent.cli", "evaluate", "--model", model, "--data", data, "--json", str(out),
+    cmd = [sys.executable, "-m", "musiclatent.cli.main", "evaluate", "--model", model, "--data", data, "--json", str(out),
            "--quiet", *extra]
     t0 = time.time()
     try:
@@ -307,7 +307,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     wanted = lambda n: not args.only or n in args.only or n.split()[0] in args.only  # noqa: E731
     runs, evals, notes = {}, {}, []
-    from musiclatent.generate import PRETRAINED_DIR
+    from musiclatent.constants import PRETRAINED_DIR
 
     shipped = lambda m: (PRETRAINED_DIR / m / "model.safetensors").exists()  # noqa: E731
     for name, (full, quick, json_flag, needs_model) in SCRIPTS.items():

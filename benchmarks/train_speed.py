@@ -30,7 +30,7 @@ from _common import machine, print_table  # noqa: E402
 
 from musiclatent.models.vae import build_vae  # noqa: E402
 from musiclatent.presets import get_preset  # noqa: E402
-from musiclatent.train import autocast, get_teacher_prob  # noqa: E402
+from musiclatent.training.loop import autocast, get_teacher_prob  # noqa: E402
 
 MAGENTA = {("cat-mel-2bar-small", 128): 194.0, ("cat-mel-2bar-small", 512): 256.0, ("hierdec-mel-16bar", 64): 19.0}
 
@@ -57,7 +57,7 @@ def seq_per_s(preset: str, batch: int, bf16: bool, steps: int, p_teacher: float 
 
 
 def accuracy_check(steps: int) -> list[list]:
-    from musiclatent.train import train
+    from musiclatent.training.loop import train
 
     rows = []
     for bf16 in (False, True):

@@ -272,7 +272,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
 
 def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
     """Load the models that exist; returns (generator or None, problems)."""
-    from musiclatent.generate import MusicLatent
+    from musiclatent.generation.facade import MusicLatent
 
     models, problems = {}, []
     for name in names:
@@ -287,8 +287,8 @@ def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
 
 def warm_up(generator: Generator) -> None:
     """Run one tiny request's work so the first visitor does not pay for lazy loading."""
-    from musiclatent.audio import render_pretty_midi
-    from musiclatent.export import phrases_to_pretty_midi
+    from musiclatent.generation.audio import render_pretty_midi
+    from musiclatent.generation.export import phrases_to_pretty_midi
 
     for ml in generator.models.values():
         tokens = ml.sample(1, seed=0)

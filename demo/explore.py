@@ -15,12 +15,13 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from musiclatent import latent, typicality
-from musiclatent.audio import SAMPLE_RATE, render_pretty_midi
+from musiclatent.latent import index as latent
+from musiclatent.latent import typicality
+from musiclatent.generation.audio import SAMPLE_RATE, render_pretty_midi
 from musiclatent.constants import NOTE_ON_OFFSET
-from musiclatent.export import STEP_COLORS, phrases_to_pretty_midi
+from musiclatent.generation.export import STEP_COLORS, phrases_to_pretty_midi
 from musiclatent.midi.io import MusicReadError, read_melody
-from musiclatent.songs import song_phrases
+from musiclatent.generation.songs import song_phrases
 
 MAP_POINTS = 2000  # corpus points drawn (a fixed sample); search always uses the whole index
 UPLOAD, GENERATED, PATH = "your melody", "generated", "path A to B"

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from musiclatent import studio
-from musiclatent.attributes import ATTRIBUTES
+from musiclatent.generation import studio
+from musiclatent.generation.attributes import ATTRIBUTES
 from musiclatent.constants import DEFAULT_PROGRAM, STEPS_PER_BAR, STYLE_ANY
-from musiclatent.export import write_pianoroll_png
-from musiclatent.generate import MusicLatent, UnknownStyleError
+from musiclatent.generation.export import write_pianoroll_png
+from musiclatent.generation.facade import MusicLatent, UnknownStyleError
 from musiclatent.midi.io import MusicReadError
 
 from .workspace import (ExampleSongs, InputError, OutputStore, describe_song, load_song, plain, track_choices,

@@ -5,12 +5,12 @@
 >>> tokens = m.sample(4, style="irish", temperature=0.5, seed=1)   # (4, 32) int64
 """
 
-from .constants import HOLD, NOTE_ON_OFFSET, NUM_CLASSES, REST, STEPS_PER_QUARTER
-from .generate import MusicLatent, UnknownStyleError, slerp
-from .midi.io import MusicReadError, read_melody, read_melodies
-from .midi.melody import Melody
-from .midi.pianoroll import (notes_to_pianoroll, notes_to_tokens, pianoroll_to_notes, pianoroll_to_tokens,
-                             tokens_to_notes, tokens_to_pianoroll)
+from musiclatent.constants import HOLD, NOTE_ON_OFFSET, NUM_CLASSES, REST, STEPS_PER_QUARTER
+from musiclatent.generation.facade import MusicLatent, UnknownStyleError, slerp
+from musiclatent.midi.io import MusicReadError, read_melody, read_melodies
+from musiclatent.midi.melody import Melody
+from musiclatent.representations.pianoroll import (notes_to_pianoroll, notes_to_tokens, pianoroll_to_notes, pianoroll_to_tokens,
+                                                   tokens_to_notes, tokens_to_pianoroll)
 
 __version__ = "0.1.0"
 

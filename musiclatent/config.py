@@ -10,7 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from .constants import NUM_CLASSES, STEPS_PER_BAR, STYLE_ANY
+from musiclatent.constants import NUM_CLASSES, STEPS_PER_BAR, STYLE_ANY
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ The event-token convention (130 classes per step) is part of the public API:
 * ``NOTE_ON_OFFSET + p`` (``2 + p``) note-on of MIDI pitch ``p`` (0..127).
 """
 
+from pathlib import Path
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"  # the shipped model folders
+
 STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 16  # one 4/4 (or 2/2) bar at 4 steps per quarter: the models' bar
 NUM_PITCHES = 128

@@ -6,7 +6,7 @@ preset for tests.
 
 from __future__ import annotations
 
-from .config import ModelConfig, Preset, TrainConfig
+from musiclatent.config import ModelConfig, Preset, TrainConfig
 
 PRESETS: dict[str, Preset] = {}
 

@@ -72,7 +72,7 @@ def tiny_dataset(song_folder, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def debug_run(tiny_dataset, tmp_path_factory):
-    from musiclatent.train import train
+    from musiclatent.training.loop import train
 
     out = tmp_path_factory.mktemp("run")
     train(tiny_dataset, "debug", out, max_steps=40, progress=False)
@@ -81,7 +81,7 @@ def debug_run(tiny_dataset, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def debug_model_dir(debug_run, tiny_dataset, tmp_path_factory):
-    from musiclatent.ship import export_model
+    from musiclatent.training.ship import export_model
 
     out = tmp_path_factory.mktemp("model")
     export_model(debug_run, tiny_dataset, out, card="# debug model\n")
@@ -90,6 +90,6 @@ def debug_model_dir(debug_run, tiny_dataset, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def debug_model(debug_model_dir):
-    from musiclatent.generate import MusicLatent
+    from musiclatent.generation.facade import MusicLatent
 
     return MusicLatent.from_checkpoint(debug_model_dir)

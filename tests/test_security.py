@@ -18,8 +18,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from musiclatent.checkpoint import CheckpointError
-from musiclatent.generate import MusicLatent
+from musiclatent.training.checkpoint import CheckpointError
+from musiclatent.generation.facade import MusicLatent
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = [REPO / "musiclatent", REPO / "demo"]
@@ -70,7 +70,7 @@ def test_pickle_disguised_as_model_file_is_refused(victim, fmt, debug_model_dir,
 
 @pytest.mark.parametrize("victim", ["model.safetensors", "optimizer.safetensors"])
 def test_pickle_in_training_checkpoint_is_refused_on_resume(victim, debug_run, tiny_dataset, tmp_path):
-    from musiclatent.train import train
+    from musiclatent.training.loop import train
 
     run = shutil.copytree(debug_run, tmp_path / "run")
     marker = tmp_path / "pwned"
@@ -95,7 +95,7 @@ def test_object_array_in_dataset_is_refused(tiny_dataset, tmp_path):
 
 
 def test_object_array_in_latent_index_is_refused(tmp_path):
-    from musiclatent.latent import INDEX_VERSION, LATENTS_FILE, META_FILE, read_index
+    from musiclatent.latent.index import INDEX_VERSION, LATENTS_FILE, META_FILE, read_index
 
     marker = tmp_path / "pwned"
     (tmp_path / META_FILE).write_text(json.dumps({"version": INDEX_VERSION}))
@@ -123,7 +123,7 @@ def test_tensors_that_do_not_match_the_config_give_a_clear_error(debug_model_dir
 
 def test_huge_config_is_refused_before_anything_is_allocated(debug_model_dir, tmp_path, monkeypatch):
     """A config that asks for a 16k-wide model with small weights fails on the weightless shell."""
-    import musiclatent.generate as gen
+    import musiclatent.generation.facade as gen
 
     folder = shutil.copytree(debug_model_dir, tmp_path / "model")
     _edit_config(folder, enc_hidden=16384, dec_hidden=16384)

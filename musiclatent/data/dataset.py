@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, NOTE_ON_OFFSET, STYLE_ANY
+from musiclatent.constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, NOTE_ON_OFFSET, STYLE_ANY
 
 
 @dataclass

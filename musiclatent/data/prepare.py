@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import STEPS_PER_BAR, STEPS_PER_QUARTER
-from ..midi.io import MusicReadError, count_abc_tunes, find_music_files, read_melodies
-from ..midi.melody import Melody, melody_windows
-from .corpus import CORPUS_STYLES, corpus_files, music21_corpus_root
+from musiclatent.constants import STEPS_PER_BAR, STEPS_PER_QUARTER
+from musiclatent.midi.io import MusicReadError, count_abc_tunes, find_music_files, read_melodies
+from musiclatent.midi.melody import Melody, melody_windows
+from musiclatent.data.corpus import CORPUS_STYLES, corpus_files, music21_corpus_root
 
 FILES_PER_UNIT = 16
 TUNES_PER_UNIT = 60

@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 
-from ..constants import MAX_FILE_BYTES, MAX_NOTES
+from musiclatent.constants import MAX_FILE_BYTES, MAX_NOTES
 
 __all__ = ["MAX_EVENTS", "MAX_UNZIPPED_BYTES", "MAX_ABC_MUSIC_CHARS", "MAX_TUNES_TRIED",
            "count_midi_events", "unzipped_size", "abc_music_chars"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import (
+from musiclatent.constants import (
     DEFAULT_PROGRAM,
     DEFAULT_QPM,
     DEFAULT_RESOLUTION,
@@ -26,10 +26,10 @@ from ..constants import (
     MAX_TICKS,
     STEPS_PER_QUARTER,
 )
-from .guards import (MAX_ABC_MUSIC_CHARS, MAX_EVENTS, MAX_TUNES_TRIED, MAX_UNZIPPED_BYTES, abc_music_chars,
-                     count_midi_events, unzipped_size)
-from .melody import Melody, Track, bars_from_time_signatures, choose_melody_track, clip_bars, quantize_quarters
-from .pianoroll import skyline
+from musiclatent.midi.guards import (MAX_ABC_MUSIC_CHARS, MAX_EVENTS, MAX_TUNES_TRIED, MAX_UNZIPPED_BYTES, abc_music_chars,
+                                     count_midi_events, unzipped_size)
+from musiclatent.midi.melody import Melody, Track, bars_from_time_signatures, choose_melody_track, clip_bars, quantize_quarters
+from musiclatent.representations.pianoroll import skyline
 
 __all__ = [
     "MusicReadError",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..constants import (
+from musiclatent.constants import (
     DEFAULT_PROGRAM,
     DEFAULT_QPM,
     DEFAULT_TIME_SIGNATURE,
@@ -21,7 +21,7 @@ from ..constants import (
     STEPS_PER_BAR,
     STEPS_PER_QUARTER,
 )
-from .pianoroll import empty_notes, notes_to_tokens, skyline
+from musiclatent.representations.pianoroll import empty_notes, notes_to_tokens, skyline
 
 __all__ = [
     "Track",

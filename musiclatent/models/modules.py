@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..constants import NOTE_ON_OFFSET, NUM_PITCHES, STEPS_PER_BAR
+from musiclatent.constants import NOTE_ON_OFFSET, NUM_PITCHES, STEPS_PER_BAR
 
 
 class BiLSTMEncoder(nn.Module):

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..config import ModelConfig
-from ..constants import STEPS_PER_BAR
-from .modules import BiLSTMEncoder, FlatDecoder, HierDecoder
+from musiclatent.config import ModelConfig
+from musiclatent.constants import STEPS_PER_BAR
+from musiclatent.models.modules import BiLSTMEncoder, FlatDecoder, HierDecoder
 
 
 class MusicVAE(nn.Module):

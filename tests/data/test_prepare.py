@@ -7,12 +7,12 @@ import shutil
 import numpy as np
 import pytest
 
-from musiclatent.cli import main as cli_main
+from musiclatent.cli.main import main as cli_main
 from musiclatent.data.dataset import load_dataset
 from musiclatent.data.prepare import is_validation, prepare
 from musiclatent.midi.io import MusicReadError, read_melody
 
-from ..conftest import make_song
+from tests.conftest import make_song
 
 BAD_FILES = {
     "truncated.mid": lambda good: good[: len(good) // 3],

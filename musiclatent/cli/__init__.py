@@ -1,0 +1,1 @@
+"""The ``musiclatent`` command line: ``main`` parses, one module per command group registers its subcommands."""

@@ -1,0 +1,5 @@
+import sys
+
+from musiclatent.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,342 @@
+"""Generation subcommands: sample, interpolate, restyle, vary, continue, render, encode, export-model, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from musiclatent.generation.attributes import ATTRIBUTES
+
+
+def _common(p, out_required=True):
+    p.add_argument("--model", default=None, help="pretrained name (melody-2bar, melody-16bar) or a run/model folder")
+    p.add_argument("--out", required=out_required, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = argmax)")
+    p.add_argument("--style", default=None, help="style name (see the model's styles); default: any")
+    p.add_argument("--tempo", type=float, default=None, help="tempo in quarter notes per minute")
+    p.add_argument("--program", type=int, default=None, help="General MIDI program 0-127")
+    p.add_argument("--velocity", type=int, default=None, help="note velocity 1-127")
+    p.add_argument("--wav", action="store_true", help="also render WAV previews")
+    p.add_argument("--no-png", action="store_true", help="skip piano-roll pictures")
+    p.add_argument("--attr", action="append", default=[], metavar="NAME=AMOUNT",
+                   help=f"attribute slider, amount -2..2; names: {', '.join(ATTRIBUTES)} (repeatable)")
+
+
+def _song_args(p):
+    p.add_argument("--track", default=None, help="melody track by index or name (default: automatic)")
+
+
+def _parse_attrs(items: list[str]) -> dict[str, float]:
+    from musiclatent.cli.main import UserError
+
+    out = {}
+    for item in items:
+        name, _, val = item.partition("=")
+        if name not in ATTRIBUTES:
+            raise UserError(f"unknown attribute {name!r}; choose from {', '.join(ATTRIBUTES)}")
+        try:
+            out[name] = float(val)
+        except ValueError:
+            raise UserError(f"--attr {item!r}: amount must be a number in [-2, 2]") from None
+        if not -2 <= out[name] <= 2:
+            raise UserError(f"--attr {item!r}: amount must lie in [-2, 2]")
+    return out
+
+
+def _load(args, bars: int | None = None):
+    from musiclatent.cli.main import UserError
+    from musiclatent.generation.facade import MusicLatent
+
+    name = args.model or ("melody-16bar" if bars and bars >= 16 and bars % 16 == 0 else "melody-2bar")
+    try:
+        ml = MusicLatent.load(name)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+    if args.style is not None:
+        try:
+            ml.style_id(args.style)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    return ml
+
+
+def _read(path, track):
+    from musiclatent.midi.io import read_melody
+
+    return read_melody(path, track=track)
+
+
+def _finish(result, args, label: str) -> int:
+    from musiclatent.generation.studio import write_result
+
+    paths = write_result(result, args.out, wav=args.wav, png=not args.no_png, name=label)
+    for note in result.notes:
+        print(note)
+    print(f"wrote {len(paths)} files to {args.out} (tempo {result.qpm:g} qpm, "
+          f"{result.time_signature[0]}/{result.time_signature[1]}, program {result.program}, velocity {result.velocity})")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from musiclatent.generation import studio
+
+    ml = _load(args, args.bars)
+    res = studio.sample(ml, n=args.n, bars=args.bars, style=args.style,
+                        temperature=0.5 if args.temperature is None else args.temperature, seed=args.seed,
+                        attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
+                        velocity=args.velocity)
+    return _finish(res, args, "sample")
+
+
+def cmd_interpolate(args) -> int:
+    from musiclatent.generation import studio
+
+    ml = _load(args)
+    a, b = _read(args.a, args.track), _read(args.b, args.track_b or args.track)
+    print(f"A: {args.a}: melody track {a.track.get('name')!r} ({a.track.get('reason')})")
+    print(f"B: {args.b}: melody track {b.track.get('name')!r} ({b.track.get('reason')})")
+    res = studio.interpolate_songs(ml, a, b, steps=args.steps, style=args.style,
+                                   temperature=0.0 if args.temperature is None else args.temperature,
+                                   seed=args.seed, attributes=_parse_attrs(args.attr), qpm=args.tempo,
+                                   program=args.program, velocity=args.velocity)
+    return _finish(res, args, "morph")
+
+
+def cmd_restyle(args) -> int:
+    from musiclatent.generation import studio
+
+    ml = _load(args)
+    if args.style is None:
+        from musiclatent.cli.main import UserError
+
+        raise UserError(f"--style is required: the target style, one of {', '.join(ml.styles[1:])}")
+    mel = _read(args.input, args.track)
+    res = studio.restyle_song(ml, mel, args.style, strength=args.strength, source_style=args.source_style,
+                              temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
+                              attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
+                              velocity=args.velocity)
+    return _finish(res, args, "restyle")
+
+
+def _walk_from_song(args, op, label: str) -> int:
+    """vary and continue: a song in, n phrases from latent steps around it out."""
+    ml = _load(args)
+    mel = _read(args.input, args.track)
+    res = op(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
+             temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
+             qpm=args.tempo, program=args.program, velocity=args.velocity)
+    return _finish(res, args, label)
+
+
+def cmd_vary(args) -> int:
+    from musiclatent.generation import studio
+
+    return _walk_from_song(args, studio.vary_song, "variation")
+
+
+def cmd_continue(args) -> int:
+    from musiclatent.generation import studio
+
+    return _walk_from_song(args, studio.continue_song, "continue")
+
+
+def cmd_render(args) -> int:
+    import pretty_midi
+
+    from musiclatent.generation.audio import write_wav
+    from musiclatent.cli.main import UserError
+
+    data = Path(args.input).read_bytes()
+    if data[:4] != b"MThd":
+        raise UserError(f"{args.input} is not a MIDI file")
+    try:
+        import io
+
+        pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    except Exception as err:
+        raise UserError(f"cannot read {args.input}: {err}") from None
+    write_wav(args.output, pm)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    import csv
+
+    from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
+    from musiclatent.generation.songs import song_phrases
+
+    ml = _load(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, zs = [], []
+    for path, style in find_music_files(args.inputs):
+        try:
+            pieces = read_melodies(path, track=args.track)
+        except MusicReadError as err:
+            print(f"skipped {path}: {err}", file=sys.stderr)
+            continue
+        for pid, mel in pieces:
+            if isinstance(mel, Exception):
+                print(f"skipped {pid}: {mel}", file=sys.stderr)
+                continue
+            song = song_phrases(mel, ml.steps)
+            st = args.style if args.style is not None else (style if style in ml.styles else None)
+            zs.append(ml.encode(song.phrases, st))
+            for i in range(len(song.phrases)):
+                rows.append({"file": pid, "start_bar": i * ml.bars, "style": style})
+    if not rows:
+        from musiclatent.cli.main import UserError
+
+        raise UserError("no phrase could be encoded")
+    z = np.concatenate(zs).astype(np.float32)
+    np.save(out / "latents.npy", z, allow_pickle=False)
+    with open(out / "index.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["row", "file", "start_bar", "style"])
+        w.writeheader()
+        for i, r in enumerate(rows):
+            w.writerow({"row": i, **r})
+    print(f"wrote {len(z)} latent means ({z.shape[1]} dims) to {out / 'latents.npy'} with {out / 'index.csv'}")
+    return 0
+
+
+def cmd_export_model(args) -> int:
+    from musiclatent.training.ship import export_model
+
+    if args.extras_only:
+        from musiclatent.generation.facade import MusicLatent
+        from musiclatent.training.ship import write_extras
+
+        print(f"wrote {write_extras(MusicLatent.from_checkpoint(args.out), args.data, args.out)}")
+        return 0
+    card = Path(args.card).read_text() if args.card else ""
+    out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer)
+    if args.scorer and not card:
+        from musiclatent.generation.facade import MusicLatent
+        from musiclatent.training.ship import scorer_card, scorer_heldout
+
+        heldout = scorer_heldout(MusicLatent.from_checkpoint(out), args.data)
+        export = f"musiclatent export-model {args.run} --data {args.data} --out {args.out} --scorer"
+        commands = {"train": args.train_command, "export": export}
+        (out / "README.md").write_text(scorer_card(out, heldout, args.data, {k: v for k, v in commands.items() if v}))
+        print(f"held-out negative ELBO {heldout['elbo_per_step']:.3f} nats/step ({heldout['phrases']} phrases)")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_model_card(args) -> int:
+    import json
+
+    from musiclatent.training.ship import model_card
+
+    result = json.loads(Path(args.eval).read_text())
+    commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
+    outside = json.loads(Path(args.outside_eval).read_text()) if args.outside_eval else None
+    text = model_card(args.folder, result, args.run, args.data, {k: v for k, v in commands.items() if v}, outside)
+    (Path(args.folder) / "README.md").write_text(text)
+    print(f"wrote {Path(args.folder) / 'README.md'}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from demo.app import main as demo_main
+
+    argv = ["--host", args.host, "--port", str(args.port)] + (["--share"] if args.share else [])
+    for model in args.model or []:
+        argv += ["--model", model]
+    return int(demo_main(argv) or 0)
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("sample", help="draw new melodies from the prior")
+    _common(p)
+    p.add_argument("--n", type=int, default=4, help="number of melodies (default 4)")
+    p.add_argument("--bars", type=int, default=None,
+                   help="length in bars: 2 or 16 pick the model; longer chains phrases (default: the model's)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("interpolate", help="morph song A into song B (any length, MIDI/ABC/MusicXML)")
+    p.add_argument("a", help="song A")
+    p.add_argument("b", help="song B")
+    _common(p)
+    _song_args(p)
+    p.add_argument("--track-b", default=None, help="melody track of B, if different from --track")
+    p.add_argument("--steps", type=int, default=5, help="interpolation steps, endpoints included (default 5)")
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("restyle", help="play a melody in another style")
+    p.add_argument("input", help="a music file")
+    _common(p)
+    _song_args(p)
+    p.add_argument("--strength", type=float, default=1.0, help="0 keeps the original, 1 moves fully (default 1)")
+    p.add_argument("--source-style", default=None, help="style of the input (default: unconditioned)")
+    p.set_defaults(func=cmd_restyle)
+
+    p = sub.add_parser("vary", help="variations of a melody")
+    p.add_argument("input", help="a music file")
+    _common(p)
+    _song_args(p)
+    p.add_argument("--n", type=int, default=4, help="number of variations")
+    p.add_argument("--similarity", type=float, default=0.8, help="0 (unrelated) .. 1 (identical)")
+    p.set_defaults(func=cmd_vary)
+
+    p = sub.add_parser("continue", help="continue a melody with new phrases (a latent walk from its last phrase)")
+    p.add_argument("input", help="a music file")
+    _common(p)
+    _song_args(p)
+    p.add_argument("--n", type=int, default=4, help="number of new phrases (default 4)")
+    p.add_argument("--similarity", type=float, default=0.9,
+                   help="how close each new phrase stays to the one before: 0 (unrelated) .. 1 (repeat); default 0.9")
+    p.set_defaults(func=cmd_continue)
+
+    p = sub.add_parser("render", help="render a MIDI file to WAV with the bundled GM soundfont")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("encode", help="write latent means of every phrase to .npy with a CSV index")
+    p.add_argument("inputs", nargs="+", help="files or folders")
+    p.add_argument("--model", default=None, help="pretrained name or folder")
+    p.add_argument("--out", required=True, help="output folder (latents.npy, index.csv)")
+    p.add_argument("--style", default=None, help="encode under this style (default: folder style if known)")
+    _song_args(p)
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("export-model", help="turn a training run into a shippable model folder")
+    p.add_argument("run", help="training run folder")
+    p.add_argument("--data", required=True, help="the dataset it was trained on (for attribute vectors)")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--card", default=None, help="markdown model card to include")
+    p.add_argument("--extras-only", action="store_true",
+                   help="only recompute attribute vectors and style means of the model already in --out")
+    p.add_argument("--scorer", action="store_true",
+                   help="the run is a density-trained model for typicality scores (a fine-tuned twin or a scorer "
+                        "preset): --out is MODEL/scorer, no "
+                        "attribute vectors, and the card is written from its held-out ELBO on --data")
+    p.add_argument("--train-command", default="", help="with --scorer: the exact training command, for the card")
+    p.set_defaults(func=cmd_export_model)
+
+    p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")
+    p.add_argument("folder", help="model folder (written by export-model)")
+    p.add_argument("--eval", required=True, help="JSON written by `musiclatent evaluate --json`")
+    p.add_argument("--run", required=True, help="the training run folder")
+    p.add_argument("--data", required=True, help="the dataset it was trained on")
+    p.add_argument("--train-command", default="", help="the exact training command, for the card")
+    p.add_argument("--export-command", default="", help="the exact export command, for the card")
+    p.add_argument("--eval-command", default="", help="the exact evaluation command, for the card")
+    p.add_argument("--outside-eval", default=None,
+                   help="JSON of `musiclatent evaluate` on music outside the training corpus (e.g. data/outside)")
+    p.set_defaults(func=cmd_model_card)
+
+    p = sub.add_parser("demo", help="run the web app (http://127.0.0.1:7860)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="create a public Gradio share link (explicit opt-in)")
+    p.add_argument("--model", action="append", default=None,
+                   help="serve this model (pretrained name or run folder); repeatable (default: the shipped models)")
+    p.set_defaults(func=cmd_demo)

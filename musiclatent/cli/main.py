@@ -1,0 +1,90 @@
+"""``musiclatent`` command line: thin wrappers that parse arguments and call the library.
+
+User mistakes (bad files, unknown styles, missing folders) print one line on
+stderr and exit with status 2; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from musiclatent.midi.io import MusicReadError
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed without a traceback."""
+
+
+def _add_prepare(sub):
+    p = sub.add_parser("prepare", help="turn music files (or the built-in corpus) into a phrase dataset",
+                       description="Extract melodies from MIDI/ABC/MusicXML/**kern files, cut them into "
+                                   "N-bar phrases and write a sharded dataset folder with manifest.json. "
+                                   "Re-running resumes an interrupted run.")
+    p.add_argument("inputs", nargs="*", help="files or folders; in a folder, the first sub-folder name is the style")
+    p.add_argument("--out", required=True, help="dataset folder to write")
+    p.add_argument("--bars", type=int, default=2, choices=[2, 4, 8, 16], help="phrase length in 4/4 bars (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
+    p.add_argument("--track", default=None, help="force the melody track by index or name (default: automatic)")
+    p.add_argument("--corpus", choices=["music21"], default=None, help="also use music21's bundled corpus (6 styles)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_prepare)
+
+
+def cmd_prepare(args) -> int:
+    from musiclatent.data.prepare import prepare
+
+    if not args.inputs and not args.corpus:
+        raise UserError("give input files/folders or --corpus music21")
+    command = "musiclatent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
+                       corpus=args.corpus, progress=not args.quiet, command=command)
+    skipped = manifest["files_skipped"]
+    print(f"{manifest['files_ok']} pieces -> {manifest['phrases']} phrases of {manifest['bars']} bars "
+          f"({manifest['phrases_validation']} validation) in {args.out}")
+    for style, n in manifest["styles"].items():
+        print(f"  {style:12s} {n:8d}")
+    if skipped:
+        print(f"{len(skipped)} skipped (reasons in manifest.json), e.g.:")
+        for s in skipped[:5]:
+            print(f"  {s['path']}: {s['reason']}")
+    if manifest["phrases"] == 0:
+        reasons = sorted({s["reason"] for s in skipped})[:5]
+        print("no phrase was written: " + ("; ".join(reasons) if reasons else "no input"), file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="musiclatent", description="Learn, explore and play a latent space of melodies.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_prepare(sub)
+    import importlib
+
+    for name in ("model", "evaluate", "latent"):  # each registers its subcommands
+        try:
+            module = importlib.import_module(f"musiclatent.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"musiclatent.cli.{name}":
+                raise
+            continue
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, MusicReadError, FileNotFoundError, ValueError) as err:
+        print(f"musiclatent {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

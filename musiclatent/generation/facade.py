@@ -1,0 +1,334 @@
+"""The inference facade: ``MusicLatent``.
+
+Thin on purpose: load a model (``from_pretrained`` / ``from_checkpoint``),
+then ``encode``, ``decode``, ``sample``, ``interpolate``, ``restyle``,
+``variations`` and ``score`` on token arrays (n, steps) in the 130-class
+convention. Song-level work (files in, MIDI out) lives in :mod:`musiclatent.songs`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musiclatent.generation.attributes import ATTRIBUTES
+from musiclatent.training.checkpoint import (CheckpointError, build_checked, find_checkpoint, load_model_weights, load_tensors,
+                                             model_config_from, read_config)
+from musiclatent.latent import index as latent_tools
+from musiclatent.constants import PRETRAINED_DIR, STYLE_ANY
+from musiclatent.models.vae import MusicVAE, build_vae
+
+PRETRAINED = ("melody-2bar", "melody-16bar")
+SCORER_DIRNAME = "scorer"  # a model folder's density-trained model for typicality scores
+
+
+class UnknownStyleError(ValueError):
+    """An unknown style name; the message lists the valid ones."""
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation between latent vectors a, b (…, Z) at t in [0, 1]."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    na = np.linalg.norm(a, axis=-1, keepdims=True)
+    nb = np.linalg.norm(b, axis=-1, keepdims=True)
+    cos = np.clip(np.sum(a * b, -1, keepdims=True) / np.maximum(na * nb, 1e-12), -1.0, 1.0)
+    omega = np.arccos(cos)
+    so = np.sin(omega)
+    lin = (1 - t) * a + t * b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sl = np.sin((1 - t) * omega) / so * a + np.sin(t * omega) / so * b
+    return np.where(so > 1e-6, sl, lin).astype(np.float32)
+
+
+def latent_walk(z: np.ndarray, n: int, similarity: float, rng: np.random.Generator) -> np.ndarray:
+    """n steps of z_{k+1} = s z_k + sqrt(1 - s^2) eps_k from z (Z,) -> (n, Z) float32.
+
+    An AR(1) walk: it keeps N(0, I) as its stationary law, so it never wanders off the prior.
+    """
+    s, out = float(similarity), []
+    for _ in range(int(n)):
+        z = s * z + np.sqrt(max(0.0, 1.0 - s * s)) * rng.standard_normal(np.shape(z))
+        out.append(z)
+    return np.asarray(out, np.float32).reshape(int(n), -1)
+
+
+class MusicLatent:
+    """A trained model plus its latent tools.
+
+    Parameters
+    ----------
+    model : MusicVAE
+    extras : dict of np.ndarray
+        Optional shipped arrays: ``attr.<name>`` (Z,) attribute vectors and
+        ``style_mean.<style>`` (Z,) mean latents.
+    card : str
+        The model card (markdown), if any.
+    """
+
+    def __init__(self, model: MusicVAE, extras: dict[str, np.ndarray] | None = None, card: str = "",
+                 name: str = "", folder: Path | None = None):
+        self.model = model.eval()
+        self.cfg = model.cfg
+        self.extras = extras or {}
+        self.card = card
+        self.name = name or f"{self.cfg.bars}-bar model"
+        self.folder = folder
+
+    # ------------------------------------------------------------------ loading
+    @property
+    def scorer(self) -> "MusicLatent":
+        """The model typicality is scored with: the density-trained model shipped in ``<folder>/scorer``
+        (a twin of this one, or any shape for the same steps and styles; see ``musiclatent.latent``)
+        when there is one, else this model itself. Loaded once."""
+        if "_scorer" not in self.__dict__:
+            sub = Path(self.folder) / SCORER_DIRNAME if self.folder is not None else None
+            twin = self
+            if sub is not None and (sub / "model.safetensors").exists():
+                twin = MusicLatent.from_checkpoint(sub, name=f"{self.name} scorer")
+                if twin.steps != self.steps or twin.styles != self.styles:
+                    raise CheckpointError(f"{sub} scores {twin.steps}-step phrases of styles {twin.styles}, but "
+                                          f"the model takes {self.steps} steps and styles {self.styles}")
+            self.__dict__["_scorer"] = twin
+        return self.__dict__["_scorer"]
+
+    @classmethod
+    def from_pretrained(cls, name: str = "melody-2bar") -> "MusicLatent":
+        """Load a model shipped inside the package (no network)."""
+        folder = PRETRAINED_DIR / name
+        if not (folder / "model.safetensors").exists():
+            avail = sorted(p.name for p in PRETRAINED_DIR.glob("*") if (p / "model.safetensors").exists())
+            raise FileNotFoundError(f"no pretrained model {name!r}; available: {', '.join(avail) or 'none'}")
+        return cls.from_checkpoint(folder, name=name)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, name: str = "") -> "MusicLatent":
+        """Load from a run folder, a checkpoint folder or an exported model folder."""
+        path = Path(path)
+        folder = path
+        if not (path / "model.safetensors").exists():
+            found = find_checkpoint(path)
+            if found is None:
+                raise CheckpointError(f"no model in {path} (expected model.safetensors + config.json)")
+            folder = found
+        config = read_config(folder)
+        model = build_checked(build_vae, model_config_from(config), folder / "model.safetensors")
+        load_model_weights(model, load_tensors(folder / "model.safetensors"))
+        model.float()
+        extras = {}
+        if (folder / "extras.safetensors").exists():
+            extras = {k: v.float().numpy() for k, v in load_tensors(folder / "extras.safetensors").items()}
+        card = (folder / "README.md").read_text() if (folder / "README.md").exists() else ""
+        return cls(model, extras, card, name=name or config.get("preset", ""), folder=folder)
+
+    @classmethod
+    def load(cls, name_or_path: str) -> "MusicLatent":
+        """A pretrained name or a path."""
+        if name_or_path in PRETRAINED or (PRETRAINED_DIR / name_or_path / "model.safetensors").exists():
+            return cls.from_pretrained(name_or_path)
+        return cls.from_checkpoint(name_or_path)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def styles(self) -> list[str]:
+        """Style names the model knows; the first is "any" (unconditioned)."""
+        return list(self.cfg.styles)
+
+    @property
+    def steps(self) -> int:
+        return self.cfg.steps
+
+    @property
+    def bars(self) -> int:
+        return self.cfg.bars
+
+    @property
+    def z_dim(self) -> int:
+        return self.cfg.z_dim
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return [a for a in ATTRIBUTES if f"attr.{a}" in self.extras]
+
+    def style_id(self, style: str | int | None) -> int:
+        """Style name (or id) -> id; None and "any" mean unconditioned (0)."""
+        if style is None or style == "" or style == STYLE_ANY:
+            return 0
+        if isinstance(style, (int, np.integer)):
+            if 0 <= int(style) < len(self.styles):
+                return int(style)
+        elif style in self.styles:
+            return self.styles.index(style)
+        raise UnknownStyleError(f"unknown style {style!r}; valid styles: {', '.join(self.styles)}")
+
+    def _styles(self, style, n: int) -> torch.Tensor:
+        if isinstance(style, (list, tuple, np.ndarray)):
+            ids = [self.style_id(s) for s in style]
+            if len(ids) != n:
+                raise ValueError(f"{len(ids)} styles for {n} phrases")
+            return torch.tensor(ids, dtype=torch.long)
+        return torch.full((n,), self.style_id(style), dtype=torch.long)
+
+    def _tokens(self, tokens) -> torch.Tensor:
+        t = torch.as_tensor(np.asarray(tokens), dtype=torch.long)
+        if t.ndim == 1:
+            t = t[None]
+        if t.ndim != 2 or t.shape[1] != self.steps:
+            raise ValueError(f"tokens must have shape (n, {self.steps}); got {tuple(t.shape)}")
+        if t.numel() and (t.min() < 0 or t.max() >= self.cfg.n_classes):
+            raise ValueError(f"tokens must lie in [0, {self.cfg.n_classes})")
+        return t
+
+    # ------------------------------------------------------------------ latent ops
+    @torch.no_grad()
+    def encode(self, tokens, style=None) -> np.ndarray:
+        """tokens (n, steps) int -> latent means (n, z_dim) float32."""
+        t = self._tokens(tokens)
+        if len(t) == 0:
+            return np.zeros((0, self.z_dim), np.float32)
+        mu, _ = self.model.encode(t, self._styles(style, len(t)))
+        return mu.numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None) -> np.ndarray:
+        """Latents (n, z_dim) -> tokens (n, steps) int64. Temperature 0 is argmax."""
+        z = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, self.z_dim)
+        if len(z) == 0:
+            return np.zeros((0, self.steps), np.int64)
+        gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+        out = self.model.sample(z, self._styles(style, len(z)), float(temperature), gen)
+        return out.numpy().astype(np.int64)
+
+    def attribute_offset(self, attributes: dict[str, float] | None) -> np.ndarray:
+        """Sum of amount * attribute vector; amounts in [-2, 2]."""
+        off = np.zeros(self.z_dim, np.float32)
+        for name, amount in (attributes or {}).items():
+            if not amount:
+                continue
+            key = f"attr.{name}"
+            if key not in self.extras:
+                raise ValueError(f"unknown attribute {name!r}; available: {', '.join(self.attribute_names) or 'none'}")
+            if not -2.0 <= float(amount) <= 2.0:
+                raise ValueError(f"attribute amount for {name} must lie in [-2, 2], got {amount}")
+            off += float(amount) * self.extras[key]
+        return off
+
+    def sample(self, n: int = 1, style=None, temperature: float = 0.5, seed: int | None = 0,
+               attributes: dict[str, float] | None = None) -> np.ndarray:
+        """Draw n phrases from the prior: z ~ N(0, I) (+ attribute offsets) -> tokens (n, steps)."""
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((int(n), self.z_dim)).astype(np.float32) + self.attribute_offset(attributes)
+        return self.decode(z, style, temperature, seed)
+
+    def interpolate_latents(self, z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.ndarray:
+        """Slerp paths: (n, Z), (n, Z) -> (steps, n, Z), endpoints included."""
+        ts = np.linspace(0.0, 1.0, int(steps)) if steps > 1 else np.array([0.0])
+        return np.stack([slerp(z_a, z_b, t) for t in ts])
+
+    def interpolate(self, tokens_a, tokens_b, steps: int = 5, style=None, temperature: float = 0.0,
+                    seed: int | None = 0, attributes: dict[str, float] | None = None) -> np.ndarray:
+        """Phrase-wise slerp from A to B: (n, T), (n, T) -> (steps, n, T) tokens."""
+        za, zb = self.encode(tokens_a, style), self.encode(tokens_b, style)
+        path = self.interpolate_latents(za, zb, steps) + self.attribute_offset(attributes)
+        flat = self.decode(path.reshape(-1, self.z_dim), style, temperature, seed)
+        return flat.reshape(len(path), -1, self.steps)
+
+    def style_mean(self, style) -> np.ndarray:
+        key = f"style_mean.{self.styles[self.style_id(style)]}"
+        return self.extras.get(key, np.zeros(self.z_dim, np.float32))
+
+    def restyle(self, tokens, target_style, strength: float = 1.0, source_style=None, temperature: float = 0.0,
+                seed: int | None = 0, attributes: dict[str, float] | None = None) -> np.ndarray:
+        """Play phrases in another style; (n, T) -> (n, T).
+
+        The phrases are encoded unconditioned (so z keeps their style), then moved by
+        ``strength`` s in [0, 1]: z' = z + s * (0.5 (m_t - z) + (m_t - m_s)), i.e. blended
+        halfway toward the target style's mean latent m_t and shifted by the difference
+        between the target's and the source style's means (m_s: the source style's mean,
+        or the mean over styles when the source is unknown). The result is decoded under
+        the target style. At s = 0 this is the plain reconstruction.
+        """
+        if not 0.0 <= float(strength) <= 1.0:
+            raise ValueError(f"strength must lie in [0, 1], got {strength}")
+        target = self.style_id(target_style)
+        z = self.encode(tokens, None)
+        if strength <= 0:
+            return self.decode(z + self.attribute_offset(attributes), None, temperature, seed)
+        m_t = self.style_mean(target)
+        if source_style not in (None, "", STYLE_ANY):
+            m_s = self.style_mean(source_style)
+        else:
+            means = [self.style_mean(s) for s in self.styles[1:]]
+            m_s = np.mean(means, axis=0) if means else np.zeros(self.z_dim, np.float32)
+        s = float(strength)
+        z = z + s * (0.5 * (m_t - z) + (m_t - m_s)) + self.attribute_offset(attributes)
+        return self.decode(z.astype(np.float32), target, temperature, seed)
+
+    def variations(self, tokens, n: int = 4, similarity: float = 0.8, style=None, temperature: float = 0.0,
+                   seed: int | None = 0) -> np.ndarray:
+        """z' = s z + sqrt(1 - s^2) eps for each input phrase; (m, T) -> (n, m, T)."""
+        if not 0.0 <= float(similarity) <= 1.0:
+            raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
+        z = self.encode(tokens, style)
+        rng = np.random.default_rng(seed)
+        eps = rng.standard_normal((int(n),) + z.shape).astype(np.float32)
+        s = float(similarity)
+        zs = s * z[None] + np.sqrt(max(0.0, 1.0 - s * s)) * eps
+        return self.decode(zs.reshape(-1, self.z_dim), style, temperature, seed).reshape(int(n), len(z), self.steps)
+
+    def continuation(self, tokens, n: int = 4, similarity: float = 0.9, style=None, temperature: float = 0.0,
+                     seed: int | None = 0) -> np.ndarray:
+        """Continue a melody with a latent walk from its last phrase; (m, T) -> the n new phrases (n, T).
+
+        z_0 is the last phrase's mean and z_{k+1} = s z_k + sqrt(1 - s^2) eps_k: each new phrase
+        is a variation of the one before it, so the line drifts away gradually (s = 1 repeats it).
+        """
+        if not 0.0 <= float(similarity) <= 1.0:
+            raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
+        if int(n) < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        walk = latent_walk(self.encode(tokens, style)[-1], int(n), float(similarity), np.random.default_rng(seed))
+        return self.decode(walk, style, temperature, seed)
+
+    @torch.no_grad()
+    def score(self, tokens, style=None, samples: int = 1, seed: int = 0) -> np.ndarray:
+        """Negative ELBO per step (nats) of each phrase: (n, T) -> (n,). Higher = less typical."""
+        t = self._tokens(tokens)
+        s = self._styles(style, len(t))
+        torch.manual_seed(seed)
+        mu, logvar = self.model.encode(t, s)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+        total = torch.zeros(len(t))
+        for _ in range(max(1, samples)):
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if samples > 1 else mu
+            logits = self.model.logits(z, s, t).float()
+            total += torch.nn.functional.cross_entropy(logits.transpose(1, 2), t, reduction="none").sum(1)
+        return ((total / max(1, samples) + kl) / self.steps).numpy()
+
+    def describe(self) -> dict:
+        return {"name": self.name, "bars": self.bars, "steps": self.steps, "z_dim": self.z_dim,
+                "styles": self.styles, "attributes": self.attribute_names, "decoder": self.cfg.decoder}
+
+    def __repr__(self) -> str:
+        return f"MusicLatent({json.dumps(self.describe())})"
+
+    # ------------------------------------------------------------------ latent space tools (musiclatent.latent)
+    def latent_index(self, path=None) -> "latent_tools.LatentIndex":
+        """The corpus index: ``path``, or this model's ``index/`` folder (cached)."""
+        return latent_tools.index_for(self, path)
+
+    def nearest(self, tokens, k: int = 10, metric: str = "cosine", index=None) -> list[list[dict]]:
+        """k nearest corpus phrases of each phrase (n, T): records with file, bar, style, distance."""
+        return latent_tools.nearest_phrases(self, tokens, k, metric, index)
+
+    def map_coords(self, tokens, index=None) -> np.ndarray:
+        """Phrases (n, T) placed on the corpus map: (n, 2) PCA coordinates."""
+        return latent_tools.place_on_map(self, tokens, index)
+
+    def typicality(self, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer` and its typicality
+        percentile (n,) among the corpus index's held-out (or training) phrases (see
+        :mod:`musiclatent.latent`: note-count-matched, with the local score beside the ELBO)."""
+        return latent_tools.typicality(self, tokens, style, index)

@@ -1,0 +1,161 @@
+"""Song-level operations shared by the CLI and the web app.
+
+Each function takes a loaded :class:`MusicLatent` and in-memory melodies, and
+returns a :class:`Result`: named token segments plus the tempo, meter,
+program and velocity to export them with. Writing files is
+:func:`write_result`'s job (the only disk I/O here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
+from musiclatent.generation.facade import MusicLatent
+from musiclatent.midi.melody import Melody
+from musiclatent.generation.songs import align_phrases, morph_layout, song_phrases
+
+
+@dataclass
+class Result:
+    """Named segments of phrase tokens, each (n, T), in play order, plus export settings.
+
+    ``main`` names the segment list that forms the headline file (e.g. the
+    morph); ``files`` maps file stems to lists of segment names.
+    """
+
+    segments: dict[str, np.ndarray]
+    files: dict[str, list[str]]
+    qpm: float = DEFAULT_QPM
+    time_signature: tuple[int, int] = DEFAULT_TIME_SIGNATURE
+    program: int = DEFAULT_PROGRAM
+    velocity: int = DEFAULT_VELOCITY
+    notes: list[str] = field(default_factory=list)
+
+    def tokens(self, stem: str) -> list[np.ndarray]:
+        return [self.segments[name] for name in self.files[stem]]
+
+
+def _export_settings(mel: Melody | None, qpm, program, velocity, time_signature=None):
+    if mel is None:
+        return (float(qpm or DEFAULT_QPM), tuple(time_signature or DEFAULT_TIME_SIGNATURE),
+                int(DEFAULT_PROGRAM if program is None else program), int(velocity or DEFAULT_VELOCITY))
+    num, den = mel.time_signature
+    ts = (num, den) if (num, den) in ((4, 4), (2, 4), (2, 2)) else DEFAULT_TIME_SIGNATURE
+    return (float(qpm or mel.qpm), tuple(time_signature or ts), int(mel.program if program is None else program),
+            int(velocity or mel.velocity))
+
+
+def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, temperature: float = 0.5,
+           seed: int | None = 0, attributes: dict | None = None, qpm: float | None = None,
+           program: int | None = None, velocity: int | None = None,
+           time_signature: tuple[int, int] | None = None) -> Result:
+    """n melodies of ``bars`` bars; longer than the model's phrase means a chain of
+    phrases along a latent walk (each next z = 0.8 z + 0.6 eps)."""
+    bars = bars or ml.bars
+    k = max(1, int(np.ceil(bars / ml.bars)))
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, ml.z_dim)).astype(np.float32)
+    chain = [z]
+    for _ in range(k - 1):
+        z = 0.8 * z + 0.6 * rng.standard_normal(z.shape).astype(np.float32)
+        chain.append(z)
+    zs = np.stack(chain, 1).reshape(-1, ml.z_dim) + ml.attribute_offset(attributes)
+    toks = ml.decode(zs, style, temperature, seed).reshape(n, k, ml.steps)
+    keep = bars * ml.steps // ml.bars
+    segs = {f"sample_{i + 1:02d}": toks[i].reshape(1, -1)[:, :keep] for i in range(n)}
+    q, ts, prog, vel = _export_settings(None, qpm, program, velocity, time_signature)
+    return Result(segs, {name: [name] for name in segs}, q, ts, prog, vel)
+
+
+def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, temperature: float = 0.0,
+                      seed: int | None = 0, style=None, attributes: dict | None = None,
+                      qpm: float | None = None, program: int | None = None, velocity: int | None = None) -> Result:
+    """Morph song A into song B, phrase by phrase, along slerp paths between latent means.
+
+    Files: ``morph`` (A's opening, the steps in order, B's ending), ``step_NN``
+    (each step as a whole song), ``recon_a`` / ``recon_b`` (endpoint
+    reconstructions). Export settings (tempo, meter, program, velocity) are A's.
+    """
+    if steps < 2:
+        raise ValueError("steps must be at least 2 (the two endpoints)")
+    sa, sb = song_phrases(a, ml.steps), song_phrases(b, ml.steps)
+    pa, pb, how = align_phrases(sa.phrases, sb.phrases)
+    path = ml.interpolate(pa, pb, steps, style=style, temperature=temperature, seed=seed,
+                          attributes=attributes)                                  # (steps, n, T)
+    segs = {"a_opening": sa.phrases[:1], "b_ending": sb.phrases[-1:]}
+    files = {}
+    for k in range(steps):
+        segs[f"step_{k + 1:02d}"] = path[k]
+        files[f"step_{k + 1:02d}"] = [f"step_{k + 1:02d}"]
+    layout = morph_layout(len(pa), steps)
+    for k, idx in enumerate(layout):
+        segs[f"morph_{k + 1:02d}"] = path[k, idx:idx + 1]
+    files["morph"] = ["a_opening"] + [f"morph_{k + 1:02d}" for k in range(steps)] + ["b_ending"]
+    segs["recon_a"], segs["recon_b"] = path[0], path[-1]
+    files["recon_a"], files["recon_b"] = ["recon_a"], ["recon_b"]
+    q, ts, prog, vel = _export_settings(a, qpm, program, velocity)
+    notes = [how] + [f"A: {r}" for r in sa.notes] + [f"B: {r}" for r in sb.notes]
+    return Result(segs, files, q, ts, prog, vel, notes)
+
+
+def restyle_song(ml: MusicLatent, mel: Melody, target_style, strength: float = 1.0, source_style=None,
+                 temperature: float = 0.0, seed: int | None = 0, attributes: dict | None = None,
+                 qpm=None, program=None, velocity=None) -> Result:
+    """Restyle every phrase of a melody; files ``original`` and ``restyled``."""
+    song = song_phrases(mel, ml.steps)
+    src = source_style if source_style is not None else (mel.style if mel.style in ml.styles else None)
+    out = ml.restyle(song.phrases, target_style, strength, source_style=src, temperature=temperature,
+                     seed=seed, attributes=attributes)
+    q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
+    segs = {"original": song.phrases, "restyled": out}
+    return Result(segs, {"original": ["original"], "restyled": ["restyled"]}, q, ts, prog, vel, song.notes)
+
+
+def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8, style=None,
+              temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None) -> Result:
+    """n variations of a melody; files ``original`` and ``variation_NN``."""
+    song = song_phrases(mel, ml.steps)
+    out = ml.variations(song.phrases, n, similarity, style=style, temperature=temperature, seed=seed)
+    segs = {"original": song.phrases, **{f"variation_{i + 1:02d}": out[i] for i in range(n)}}
+    q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
+    return Result(segs, {k: [k] for k in segs}, q, ts, prog, vel, song.notes)
+
+
+def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.9, style=None,
+                  temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None) -> Result:
+    """Continue a melody by n phrases; files ``continued`` (the song then the new phrases) and
+    ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument."""
+    song = song_phrases(mel, ml.steps)
+    new = ml.continuation(song.phrases, n, similarity, style=style, temperature=temperature, seed=seed)
+    segs = {"original": song.phrases, "continuation": new}
+    q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
+    return Result(segs, {"continued": ["original", "continuation"], "continuation": ["continuation"]},
+                  q, ts, prog, vel, song.notes)
+
+
+def write_result(result: Result, out_dir: str | Path, wav: bool = False, png: bool = True,
+                 name: str = "musiclatent") -> list[Path]:
+    """Write every file of a result as MIDI (+ WAV, + PNG); returns the paths."""
+    from musiclatent.generation.audio import write_wav
+    from musiclatent.generation.export import phrases_to_pretty_midi, write_pianoroll_png
+    from musiclatent.midi.io import write_midi
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, names in result.files.items():
+        toks = np.concatenate([np.asarray(result.segments[n]).reshape(-1, result.segments[n].shape[-1])
+                               for n in names]) if names else np.zeros((0, 1), np.int64)
+        pm = phrases_to_pretty_midi(toks, qpm=result.qpm, time_signature=result.time_signature,
+                                    program=result.program, velocity=result.velocity, name=f"{name} {stem}")
+        written.append(write_midi(out_dir / f"{stem}.mid", pm))
+        if wav:
+            written.append(write_wav(out_dir / f"{stem}.wav", pm))
+        if png:
+            written.append(write_pianoroll_png(out_dir / f"{stem}.png",
+                                               [result.segments[n].reshape(-1) for n in names], labels=names))
+    return written

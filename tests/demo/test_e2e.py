@@ -1,0 +1,108 @@
+"""End-to-end: the web app in Debian's chromium, driven by Playwright.
+
+Never downloads a browser: it uses ``/usr/bin/chromium`` (``apt-get install -y
+chromium``) and skips with a reason when that is missing. Run with
+``pytest -m e2e tests/test_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from demo.app import build_demo, launch
+from demo.handlers import Generator
+from demo.workspace import ExampleSongs, OutputStore
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOT_COPY = Path(__file__).resolve().parents[2] / "benchmarks" / "screenshots" / "demo.png"
+TIMEOUT_MS = 90_000  # a busy 2-core CI machine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(debug_model):
+    store = OutputStore(keep=64)
+    demo = build_demo(Generator([debug_model]), store)
+    _, url, _ = launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield url
+    demo.close()
+    store.cleanup()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="musiclatent")).to_be_visible()
+
+    # Generate: audio players and MIDI downloads appear, and the MIDI link serves a MIDI file
+    page.locator("#gen-btn").click()
+    expect(page.locator("#gen-status")).to_contain_text("2-bar melodies")
+    audio = page.locator("#gen-audio-0 a[download='sample_01.wav']")
+    expect(audio).to_have_count(1)
+    assert page.request.get(audio.get_attribute("href")).body()[:4] == b"RIFF"
+    midi = page.locator("#gen-midi-0 a[download='sample_01.mid']")
+    expect(midi).to_be_visible()
+    assert page.request.get(midi.get_attribute("href")).body()[:4] == b"MThd"
+    expect(page.locator("#gen-slot-3")).to_be_visible()  # 4 variations by default
+    expect(page.locator("#gen-slot-4")).to_be_hidden()
+    shot = tmp_path / "demo.png"
+    page.screenshot(path=str(shot), full_page=True)
+
+    # Interpolate: two uploaded example MIDI files make a morph
+    page.get_by_role("tab", name="Interpolate").click()
+    a, b = (ExampleSongs().path(n) for n in ExampleSongs().names[:2])
+    page.locator("#interp-a-upload input[type=file]").set_input_files(str(a))
+    expect(page.locator("#interp-a-info")).to_contain_text("melody from track")
+    page.locator("#interp-b-upload input[type=file]").set_input_files(str(b))
+    expect(page.locator("#interp-b-info")).to_contain_text("melody from track")
+    page.locator("#interp-btn").click()
+    expect(page.locator("#interp-status")).to_contain_text("steps with")
+    expect(page.locator("#interp-roll img")).to_be_visible()
+    expect(page.locator("#interp-audio a[download='morph.wav']")).to_have_count(1)
+    expect(page.locator("#interp-midi a[download='morph.mid']")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "interpolate.png"), full_page=True)
+
+    # A text file is refused with a message in the page
+    page.get_by_role("tab", name="Restyle & vary").click()
+    text = tmp_path / "notes.mid"
+    text.write_text("these are not notes\n")
+    page.locator("#restyle-upload input[type=file]").set_input_files(str(text))
+    expect(page.locator("#restyle-info")).to_contain_text("not a music file")
+    page.locator("#restyle-btn").click()
+    expect(page.get_by_text("not a music file").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "error.png"), full_page=True)
+
+    if os.environ.get("MUSICLATENT_SAVE_SCREENSHOT"):     # refresh the README's screenshot on request only
+        SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT_COPY)
+    assert shot.stat().st_size > 10_000

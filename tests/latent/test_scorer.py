@@ -1,0 +1,98 @@
+"""Typicality scored by a model folder's density-trained twin (``MODEL/scorer``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file, save_file
+
+from musiclatent.latent import index as latent
+from musiclatent.training.checkpoint import CheckpointError
+from musiclatent.generation.facade import MusicLatent
+
+
+def _with_scorer(model_dir, folder, scale: float = 1.5):
+    """A copy of ``model_dir`` whose ``scorer/`` is the same model with the output layer rescaled."""
+    shutil.copytree(model_dir, folder)
+    shutil.copytree(model_dir, folder / "scorer")
+    weights = load_file(str(folder / "scorer" / "model.safetensors"))
+    weights["decoder.core.out.weight"] = weights["decoder.core.out.weight"] * scale
+    save_file(weights, str(folder / "scorer" / "model.safetensors"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scored_model(debug_model_dir, tmp_path_factory):
+    return MusicLatent.from_checkpoint(_with_scorer(debug_model_dir, tmp_path_factory.mktemp("scored") / "m"))
+
+
+def test_scorer_twin_is_loaded_and_scores_the_index(scored_model, debug_model, tiny_dataset):
+    scorer = scored_model.scorer
+    assert scorer is not scored_model and scorer is scored_model.scorer   # loaded once
+    assert scorer.steps == scored_model.steps and scorer.styles == scored_model.styles
+    corpus = latent.read_corpus_dataset(tiny_dataset)
+    index = latent.build_index(scored_model, corpus)
+    own = latent.batched_scores(scored_model, corpus.tokens, "any")
+    twin = latent.batched_scores(scorer, corpus.tokens, "any")
+    assert not np.allclose(own, twin)
+    np.testing.assert_allclose(index.score_any, twin, rtol=1e-5)
+    plain = latent.build_index(debug_model, corpus)        # the same generator, no scorer
+    np.testing.assert_array_equal(index.latents, plain.latents)    # map and search still use its latents
+    np.testing.assert_allclose(plain.score_any, own, rtol=1e-5)
+    assert index.meta["score_model"] == "scorer"
+    assert index.meta["score_model_fingerprint"] == latent.model_fingerprint(scorer) != index.meta["model_fingerprint"]
+    scores, rel, _ = latent.typicality_parts(scored_model, corpus.tokens[:8], index=index)
+    np.testing.assert_allclose(scores, twin[:8], rtol=1e-5)
+
+
+def test_a_model_without_scorer_scores_itself(debug_model):
+    assert debug_model.scorer is debug_model
+    assert latent.scoring_model(debug_model) is debug_model
+
+
+def test_index_scored_by_another_model_is_refused(scored_model, debug_model, tiny_dataset):
+    plain = latent.build_index(debug_model, latent.read_corpus_dataset(tiny_dataset))
+    assert plain.meta["score_model"] == "model"
+    with pytest.raises(ValueError, match="another scoring model"):
+        latent.typicality_parts(scored_model, plain.tokens[:4], index=plain)
+
+
+def test_scorer_for_other_styles_is_refused(debug_model_dir, tmp_path):
+    folder = _with_scorer(debug_model_dir, tmp_path / "m")
+    cfg_path = folder / "scorer" / "config.json"
+    config = json.loads(cfg_path.read_text())
+    config["model"]["styles"][1] = "polka"
+    cfg_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="styles"):
+        MusicLatent.from_checkpoint(folder).scorer
+
+
+def test_a_scorer_of_its_own_shape_is_used(debug_model_dir, tmp_path):
+    """Like melody-16bar-scorer: same steps and styles, another decoder width (random weights here)."""
+    import dataclasses
+
+    import torch
+
+    from musiclatent.training.checkpoint import model_config_from
+    from musiclatent.models.vae import build_vae
+
+    folder = tmp_path / "m"
+    shutil.copytree(debug_model_dir, folder)
+    shutil.copytree(debug_model_dir, folder / "scorer")
+    config = json.loads((folder / "scorer" / "config.json").read_text())
+    mc = dataclasses.replace(model_config_from(config), dec_hidden=24, dropout=0.3)
+    config["model"] = mc.to_dict()
+    (folder / "scorer" / "config.json").write_text(json.dumps(config))
+    torch.manual_seed(0)
+    save_file({k: v.half().contiguous() for k, v in build_vae(mc).state_dict().items()},
+              str(folder / "scorer" / "model.safetensors"))
+    ml = MusicLatent.from_checkpoint(folder)
+    assert ml.scorer.cfg.dec_hidden == 24 != ml.cfg.dec_hidden
+    tokens = np.zeros((3, ml.steps), np.int64)
+    tokens[:, ::4] = 62
+    np.testing.assert_allclose(latent.batched_scores(latent.scoring_model(ml), tokens, "any"),
+                               ml.scorer.score(tokens, "any"), rtol=1e-6)
+    assert not np.allclose(ml.scorer.score(tokens, "any"), ml.score(tokens, "any"))
