@@ -10,7 +10,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from musiclatent.constants import NUM_CLASSES, STEPS_PER_BAR, STYLE_ANY
+from musiclatent.constants import NUM_CLASSES, STYLE_ANY
+from musiclatent.representations import Representation, get_representation
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,12 @@ class ModelConfig:
     """Shape of the recurrent VAE.
 
     ``styles`` lists style names; id 0 is always ``"any"`` (unconditioned).
+    ``representation`` names how notes become tokens (:mod:`musiclatent.representations`)
+    and ``meter`` the bar the model's phrases are measured in; together they give ``steps``.
     """
+
+    representation: str = "melody"
+    meter: tuple[int, int] = (4, 4)
 
     bars: int = 2
     decoder: str = "flat"          # "flat" or "hier"
@@ -39,8 +45,17 @@ class ModelConfig:
     interval_range: int = 0        # decoder head over intervals -K..K from the latest note (0 = off)
 
     @property
+    def rep(self) -> Representation:
+        """The representation object this model reads and writes."""
+        return get_representation(self.representation)
+
+    @property
+    def steps_per_bar(self) -> int:
+        return self.rep.steps_per_bar(self.meter)
+
+    @property
     def steps(self) -> int:
-        return self.bars * STEPS_PER_BAR
+        return self.bars * self.steps_per_bar
 
     @property
     def n_styles(self) -> int:
@@ -51,6 +66,11 @@ class ModelConfig:
             raise ValueError(f"decoder must be 'flat' or 'hier', not {self.decoder!r}")
         if not self.styles or self.styles[0] != STYLE_ANY:
             raise ValueError(f"styles must start with {STYLE_ANY!r}")
+        rep = get_representation(self.representation)   # ValueError naming the known ones
+        rep.check_meter(self.meter)
+        if self.n_classes != rep.n_classes:
+            raise ValueError(f"n_classes {self.n_classes} does not match the {rep.name} representation's "
+                             f"{rep.n_classes} classes")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
 
@@ -64,8 +84,9 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         d = dict(d)
-        if "styles" in d:
-            d["styles"] = tuple(d["styles"])
+        for key in ("styles", "meter"):
+            if key in d:
+                d[key] = tuple(d[key])
         return cls(**d)
 
 

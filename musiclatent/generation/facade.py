@@ -2,8 +2,9 @@
 
 Thin on purpose: load a model (``from_pretrained`` / ``from_checkpoint``),
 then ``encode``, ``decode``, ``sample``, ``interpolate``, ``restyle``,
-``variations`` and ``score`` on token arrays (n, steps) in the 130-class
-convention. Song-level work (files in, MIDI out) lives in :mod:`musiclatent.songs`.
+``variations`` and ``score`` on token arrays (n, steps) of the model's
+representation (``m.representation``; melodies use the 130-class convention).
+Song-level work (files in, MIDI out) lives in :mod:`musiclatent.generation.songs`.
 """
 
 from __future__ import annotations
@@ -143,6 +144,19 @@ class MusicLatent:
     @property
     def bars(self) -> int:
         return self.cfg.bars
+
+    @property
+    def representation(self):
+        """How the model's tokens read as music (:mod:`musiclatent.representations`)."""
+        return self.cfg.rep
+
+    @property
+    def steps_per_bar(self) -> int:
+        return self.cfg.steps_per_bar
+
+    @property
+    def meter(self) -> tuple[int, int]:
+        return tuple(self.cfg.meter)
 
     @property
     def z_dim(self) -> int:
@@ -308,7 +322,8 @@ class MusicLatent:
         return ((total / max(1, samples) + kl) / self.steps).numpy()
 
     def describe(self) -> dict:
-        return {"name": self.name, "bars": self.bars, "steps": self.steps, "z_dim": self.z_dim,
+        return {"name": self.name, "representation": self.cfg.representation,
+                "meter": "{}/{}".format(*self.meter), "bars": self.bars, "steps": self.steps, "z_dim": self.z_dim,
                 "styles": self.styles, "attributes": self.attribute_names, "decoder": self.cfg.decoder}
 
     def __repr__(self) -> str:

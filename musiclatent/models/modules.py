@@ -5,7 +5,9 @@ turns a ``ModelConfig`` into modules. Teacher-forced passes are single fused
 ``nn.LSTM`` calls; step-by-step decoding carries the LSTM state (no prefix is
 ever recomputed).
 
-Shapes: B batch, T steps, U bars, S steps per bar, C classes (130).
+Shapes: B batch, T steps, U bars, S steps per bar, C classes (130 for melodies).
+The representation's facts (steps per bar, where pitch classes start) come in as
+plain arguments from the builder; nothing here imports a melody constant.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from musiclatent.constants import NOTE_ON_OFFSET, NUM_PITCHES, STEPS_PER_BAR
+N_PITCHES = 128  # MIDI pitches an interval head spreads over
 
 
 class BiLSTMEncoder(nn.Module):
     """Tokens (B, T) + style vectors (B, Ds) -> (mu, logvar), each (B, Z)."""
 
     def __init__(self, n_classes: int, embed_dim: int, hidden: int, layers: int, z_dim: int, style_dim: int,
-                 pos_dim: int = 0):
+                 pos_dim: int = 0, steps_per_bar: int = 16):
         super().__init__()
         self.embed = nn.Embedding(n_classes, embed_dim)
-        self.pos = nn.Embedding(STEPS_PER_BAR, pos_dim) if pos_dim else None
+        self.steps_per_bar = steps_per_bar
+        self.pos = nn.Embedding(steps_per_bar, pos_dim) if pos_dim else None
         self.lstm = nn.LSTM(embed_dim + style_dim + pos_dim, hidden, num_layers=layers, batch_first=True,
                             bidirectional=True)
         self.to_stats = nn.Linear(2 * hidden, 2 * z_dim)
@@ -32,7 +35,7 @@ class BiLSTMEncoder(nn.Module):
         x = self.embed(tokens)
         parts = [x, style_vec[:, None, :].expand(-1, x.shape[1], -1)]
         if self.pos is not None:
-            steps = torch.arange(x.shape[1], device=x.device) % STEPS_PER_BAR
+            steps = torch.arange(x.shape[1], device=x.device) % self.steps_per_bar
             parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
         x = torch.cat(parts, dim=-1)
         _, (h, _) = self.lstm(x)
@@ -47,13 +50,14 @@ def _init_state(linear: nn.Linear, x: torch.Tensor, layers: int, hidden: int) ->
     return hc[:, 0].transpose(0, 1).contiguous(), hc[:, 1].transpose(0, 1).contiguous()
 
 
-def last_pitches(prev_tokens: torch.Tensor, n_classes: int) -> torch.Tensor:
+def last_pitches(prev_tokens: torch.Tensor, n_classes: int, pitch_offset: int) -> torch.Tensor:
     """MIDI pitch of the latest note-on among prev_tokens[:, :t + 1] for every step t, -1 before the
-    first; (N, T) -> (N, T) int64. The start id (n_classes) is not a note."""
-    on = (prev_tokens >= NOTE_ON_OFFSET) & (prev_tokens < n_classes)
+    first; (N, T) -> (N, T) int64. Class ``pitch_offset + p`` is pitch p; the start id (n_classes)
+    is not a note."""
+    on = (prev_tokens >= pitch_offset) & (prev_tokens < n_classes)
     steps = torch.arange(prev_tokens.shape[1], device=prev_tokens.device).expand_as(prev_tokens)
     latest = torch.where(on, steps, torch.full_like(steps, -1)).cummax(dim=1).values
-    pitch = prev_tokens.gather(1, latest.clamp(min=0)) - NOTE_ON_OFFSET
+    pitch = prev_tokens.gather(1, latest.clamp(min=0)) - pitch_offset
     return torch.where(latest >= 0, pitch, torch.full_like(pitch, -1))
 
 
@@ -62,15 +66,17 @@ def interval_logits(rel: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
     from ``last`` (...) (-1: no previous note) -> (..., 128); pitches further than K, or with no
     previous note, get 0."""
     k = (rel.shape[-1] - 1) // 2
-    d = torch.arange(NUM_PITCHES, device=rel.device) - last[..., None] + k       # (..., 128)
+    d = torch.arange(N_PITCHES, device=rel.device) - last[..., None] + k         # (..., 128)
     ok = (d >= 0) & (d <= 2 * k) & (last[..., None] >= 0)
     return torch.where(ok, rel.gather(-1, d.clamp(0, 2 * k)), torch.zeros((), dtype=rel.dtype, device=rel.device))
 
 
-def add_interval_logits(logits: torch.Tensor, rel: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-    """logits (..., C) with the note-on classes raised by :func:`interval_logits`."""
-    on = logits[..., NOTE_ON_OFFSET:NOTE_ON_OFFSET + NUM_PITCHES] + interval_logits(rel, last)
-    return torch.cat([logits[..., :NOTE_ON_OFFSET], on, logits[..., NOTE_ON_OFFSET + NUM_PITCHES:]], dim=-1)
+def add_interval_logits(logits: torch.Tensor, rel: torch.Tensor, last: torch.Tensor,
+                        pitch_offset: int) -> torch.Tensor:
+    """logits (..., C) with the note-on classes (pitch_offset + 0..127) raised by :func:`interval_logits`."""
+    lo, hi = pitch_offset, pitch_offset + N_PITCHES
+    on = logits[..., lo:hi] + interval_logits(rel, last)
+    return torch.cat([logits[..., :lo], on, logits[..., hi:]], dim=-1)
 
 
 class LSTMDecoder(nn.Module):
@@ -86,13 +92,14 @@ class LSTMDecoder(nn.Module):
     """
 
     def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0,
-                 pos_dim: int = 0, interval_range: int = 0):
+                 pos_dim: int = 0, interval_range: int = 0, steps_per_bar: int = 16, pitch_offset: int = 2):
         super().__init__()
         self.hidden, self.layers = hidden, layers
+        self.steps_per_bar, self.pitch_offset = steps_per_bar, pitch_offset
         self.embed = nn.Embedding(n_classes + 1, embed_dim)  # last id = start-of-sequence
         self.start_id = n_classes
         # optional learned embedding of the step's position in its bar (rhythm is learned far sooner)
-        self.pos = nn.Embedding(STEPS_PER_BAR, pos_dim) if pos_dim else None
+        self.pos = nn.Embedding(steps_per_bar, pos_dim) if pos_dim else None
         self.init = nn.Linear(cond_dim, 2 * layers * hidden)
         self.lstm = nn.LSTM(embed_dim + cond_dim + pos_dim, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
@@ -110,13 +117,14 @@ class LSTMDecoder(nn.Module):
         x = self.drop(self.embed(prev_tokens))
         parts = [x, cond[:, None, :].expand(-1, x.shape[1], -1)]
         if self.pos is not None:
-            steps = torch.arange(x.shape[1], device=x.device) % STEPS_PER_BAR
+            steps = torch.arange(x.shape[1], device=x.device) % self.steps_per_bar
             parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
         y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
         y = self.drop(y)
         if self.interval is None:
             return self.out(y)
-        return add_interval_logits(self.out(y), self.interval(y), last_pitches(prev_tokens, self.start_id))
+        last = last_pitches(prev_tokens, self.start_id, self.pitch_offset)
+        return add_interval_logits(self.out(y), self.interval(y), last, self.pitch_offset)
 
     def stepper(self) -> "CachedStepper":
         """Cached-state decoding, one step at a time (see :class:`CachedStepper`)."""
@@ -157,11 +165,12 @@ class CachedStepper:
     def step(self, prev_token: torch.Tensor, position: int, state):
         """prev_token (N,), the step's index in the phrase -> (logits (N, C), new state)."""
         h, c, cond_gates, last = state
-        on = (prev_token >= NOTE_ON_OFFSET) & (prev_token < self.core.start_id)
-        last = torch.where(on, prev_token - NOTE_ON_OFFSET, last)
+        offset = self.core.pitch_offset
+        on = (prev_token >= offset) & (prev_token < self.core.start_id)
+        last = torch.where(on, prev_token - offset, last)
         g = self.tok_gates[prev_token] + cond_gates
         if self.pos_gates is not None:
-            g = g + self.pos_gates[position % STEPS_PER_BAR]
+            g = g + self.pos_gates[position % self.core.steps_per_bar]
         i, f, gg, o = torch.addmm(g, h[0], self.w_hh0).chunk(4, dim=1)
         c_new = [torch.sigmoid(f) * c[0] + torch.sigmoid(i) * torch.tanh(gg)]
         h_new = [torch.sigmoid(o) * torch.tanh(c_new[0])]
@@ -171,7 +180,7 @@ class CachedStepper:
             c_new.append(ck)
         logits = torch.addmm(self.out_b, h_new[-1], self.out_w)
         if self.core.interval is not None:
-            logits = add_interval_logits(logits, self.core.interval(h_new[-1]), last)
+            logits = add_interval_logits(logits, self.core.interval(h_new[-1]), last, self.core.pitch_offset)
         return logits, (h_new, c_new, cond_gates, last)
 
 
@@ -186,11 +195,12 @@ class FlatDecoder(nn.Module):
     """z (B, Z) + style (B, Ds) -> logits (B, T, C): MusicVAE's flat LSTM decoder."""
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
-                 steps: int, dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0):
+                 steps: int, dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0,
+                 steps_per_bar: int = 16, pitch_offset: int = 2):
         super().__init__()
         self.steps = steps
         self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout, pos_dim,
-                                interval_range)
+                                interval_range, steps_per_bar, pitch_offset)
 
     def forward(self, z, style_vec, targets):
         """Teacher-forced logits for targets (B, T): inputs are targets shifted right."""
@@ -220,7 +230,7 @@ class HierDecoder(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
                  conductor_hidden: int, conductor_layers: int, conductor_dim: int, bars: int, steps_per_bar: int,
-                 dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0):
+                 dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0, pitch_offset: int = 2):
         super().__init__()
         self.bars, self.steps_per_bar = bars, steps_per_bar
         self.cond_hidden, self.cond_layers = conductor_hidden, conductor_layers
@@ -228,7 +238,7 @@ class HierDecoder(nn.Module):
         self.conductor = nn.LSTM(z_dim + style_dim, conductor_hidden, num_layers=conductor_layers, batch_first=True)
         self.to_bar = nn.Linear(conductor_hidden, conductor_dim)
         self.core = LSTMDecoder(n_classes, embed_dim, conductor_dim + style_dim, hidden, layers, dropout, pos_dim,
-                                interval_range)
+                                interval_range, steps_per_bar, pitch_offset)
 
     def bar_embeddings(self, z, style_vec) -> torch.Tensor:
         """(B, Z), (B, Ds) -> per-bar conditions (B, U, conductor_dim + Ds)."""

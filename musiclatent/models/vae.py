@@ -13,7 +13,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from musiclatent.config import ModelConfig
-from musiclatent.constants import STEPS_PER_BAR
 from musiclatent.models.modules import BiLSTMEncoder, FlatDecoder, HierDecoder
 
 
@@ -29,16 +28,23 @@ class MusicVAE(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.style_embed = nn.Embedding(cfg.n_styles, cfg.style_dim)
+        spb = cfg.steps_per_bar
+        # the interval head needs to know where pitch classes start; only pitched representations have one
+        offset = getattr(cfg.rep, "pitch_offset", None)
+        if cfg.interval_range and offset is None:
+            raise ValueError(f"interval_range needs a pitched representation, not {cfg.representation!r}")
+        offset = offset or 0
         self.encoder = BiLSTMEncoder(cfg.n_classes, cfg.embed_dim, cfg.enc_hidden, cfg.enc_layers, cfg.z_dim,
-                                     cfg.style_dim, cfg.pos_dim)
+                                     cfg.style_dim, cfg.pos_dim, spb)
         if cfg.decoder == "flat":
             self.decoder = FlatDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
-                                       cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim, cfg.interval_range)
+                                       cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim, cfg.interval_range,
+                                       spb, offset)
         else:
             self.decoder = HierDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.conductor_hidden, cfg.conductor_layers,
-                                       cfg.conductor_dim, cfg.bars, STEPS_PER_BAR, cfg.dropout, cfg.pos_dim,
-                                       cfg.interval_range)
+                                       cfg.conductor_dim, cfg.bars, spb, cfg.dropout, cfg.pos_dim,
+                                       cfg.interval_range, offset)
 
     # ------------------------------------------------------------------ pieces
     def encode(self, tokens: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,26 @@
+"""Notes <-> tokens: one small pure object per kind of music.
+
+A model config names its representation (``ModelConfig.representation``); the
+checkpoint stores the name and :func:`get_representation` gives the object back.
+Today there is one, ``melody`` (130 classes; see :mod:`.melody`). A drum kit, a
+meter other than 4/4 or a chord condition is a new :class:`Representation`
+subclass registered here.
+"""
+
+from __future__ import annotations
+
+from musiclatent.representations.base import Meter, Representation, UnsupportedMeterError
+from musiclatent.representations.melody import MELODY, MelodyRepresentation
+
+REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY}
+
+__all__ = ["Meter", "Representation", "UnsupportedMeterError", "MelodyRepresentation", "MELODY",
+           "REPRESENTATIONS", "get_representation"]
+
+
+def get_representation(name: str) -> Representation:
+    """The registered representation called ``name``, or a ValueError listing the known ones."""
+    try:
+        return REPRESENTATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown representation {name!r}; known: {', '.join(REPRESENTATIONS)}") from None

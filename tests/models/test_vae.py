@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from musiclatent.config import ModelConfig, TrainConfig
-from musiclatent.constants import HOLD, REST
+from musiclatent.constants import HOLD, NOTE_ON_OFFSET, REST
 from musiclatent.models.modules import add_interval_logits, interval_logits, last_pitches
 from musiclatent.models.vae import build_vae
 from musiclatent.presets import PRESETS, get_preset
@@ -82,7 +82,7 @@ def test_last_pitches_follow_note_ons_only():
     """Holds, rests and the start id keep the latest pitch; before any note it is -1."""
     start = 130
     prev = torch.tensor([[start, HOLD, 2 + 60, HOLD, REST, 2 + 64, HOLD]])
-    assert last_pitches(prev, start).tolist() == [[-1, -1, 60, 60, 60, 64, 64]]
+    assert last_pitches(prev, start, NOTE_ON_OFFSET).tolist() == [[-1, -1, 60, 60, 60, 64, 64]]
 
 
 def test_interval_logits_land_on_the_right_pitches():
@@ -94,7 +94,7 @@ def test_interval_logits_land_on_the_right_pitches():
     assert got[0, 58:63].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert got[0].sum() == 15.0 and got[1].abs().sum() == 0.0
     base = torch.zeros(1, 130)
-    added = add_interval_logits(base, rel[None], torch.tensor([127]))
+    added = add_interval_logits(base, rel[None], torch.tensor([127]), NOTE_ON_OFFSET)
     assert added.shape == (1, 130) and added[0, :2].tolist() == [0.0, 0.0]
     assert added[0, 2 + 125:].tolist() == [1.0, 2.0, 3.0]              # 127 + 1, + 2 are off the keyboard
 
