@@ -18,10 +18,10 @@ import pandas as pd
 from musiclatent.latent import index as latent
 from musiclatent.latent import typicality
 from musiclatent.generation.audio import SAMPLE_RATE, render_pretty_midi
-from musiclatent.constants import NOTE_ON_OFFSET
 from musiclatent.generation.export import STEP_COLORS, phrases_to_pretty_midi
 from musiclatent.midi.io import MusicReadError, read_melody
 from musiclatent.generation.songs import song_phrases
+from musiclatent.representations import MELODY
 
 MAP_POINTS = 2000  # corpus points drawn (a fixed sample); search always uses the whole index
 UPLOAD, GENERATED, PATH = "your melody", "generated", "path A to B"
@@ -103,7 +103,7 @@ def phrase_audio(tokens: np.ndarray) -> tuple[int, np.ndarray]:
 def _melody_phrases(ml, path: str) -> tuple[np.ndarray, list[int]]:
     """Phrases with notes (n, T) of a file and their first bars (1-based)."""
     song = song_phrases(read_melody(path), ml.steps)
-    keep = np.flatnonzero((song.phrases >= NOTE_ON_OFFSET).any(1))
+    keep = np.flatnonzero((song.phrases >= MELODY.pitch_offset).any(1))
     if len(keep) == 0:
         raise MusicReadError("the melody has no notes")
     return song.phrases[keep], [int(i) * ml.bars + 1 for i in keep]

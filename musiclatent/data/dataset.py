@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclatent.constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, NOTE_ON_OFFSET, STYLE_ANY
+from musiclatent.constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, STYLE_ANY
+from musiclatent.representations import MELODY
 
 
 @dataclass
@@ -74,8 +75,8 @@ def transpose_tokens(tokens: torch.Tensor, max_shift: int, generator: torch.Gene
     """
     if max_shift <= 0:
         return tokens
-    is_note = tokens >= NOTE_ON_OFFSET
-    pitch = tokens - NOTE_ON_OFFSET
+    is_note = tokens >= MELODY.pitch_offset
+    pitch = tokens - MELODY.pitch_offset
     big, small = torch.tensor(10_000), torch.tensor(-10_000)
     lo = torch.where(is_note, pitch, big).min(1).values
     hi = torch.where(is_note, pitch, small).max(1).values

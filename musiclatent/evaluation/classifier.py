@@ -22,8 +22,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from musiclatent.training.checkpoint import CheckpointError, load_model_weights, load_tensors
-from musiclatent.constants import NUM_CLASSES
 from musiclatent.data.dataset import transpose_tokens
+from musiclatent.representations import MELODY
 
 WEIGHTS_FILE, CONFIG_FILE = "classifier.safetensors", "classifier.json"
 
@@ -34,7 +34,7 @@ class ClassifierConfig:
 
     styles: tuple[str, ...]
     steps: int
-    n_tokens: int = NUM_CLASSES
+    n_tokens: int = MELODY.n_classes
     embed_dim: int = 32
     channels: tuple[int, ...] = (48, 64, 64)
     kernel: int = 5

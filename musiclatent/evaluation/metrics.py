@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from musiclatent.generation.attributes import avg_interval, pitch_range
-from musiclatent.constants import NOTE_ON_OFFSET
 from musiclatent.representations.pianoroll import tokens_to_notes
+from musiclatent.representations import MELODY
 
 # Note-length classes in steps (4 per quarter): 16th, 8th, dotted 8th, quarter,
 # dotted quarter, half, dotted half, whole, dotted whole, two bars. Triplets do
@@ -40,7 +40,7 @@ def row_correct(pred: np.ndarray, target: np.ndarray, notes_only: bool = False) 
     ----------
     pred, target : np.ndarray, shape (n, T), int
     notes_only : bool
-        Count only steps whose target is a note-on (``>= NOTE_ON_OFFSET``).
+        Count only steps whose target is a note-on (``>= MELODY.pitch_offset``).
 
     Returns
     -------
@@ -49,7 +49,7 @@ def row_correct(pred: np.ndarray, target: np.ndarray, notes_only: bool = False) 
     pred, target = np.asarray(pred), np.asarray(target)
     if pred.shape != target.shape:
         raise ValueError(f"pred {pred.shape} and target {target.shape} differ in shape")
-    mask = target >= NOTE_ON_OFFSET if notes_only else np.ones(target.shape, bool)
+    mask = target >= MELODY.pitch_offset if notes_only else np.ones(target.shape, bool)
     return ((pred == target) & mask).sum(-1).astype(np.int64), mask.sum(-1).astype(np.int64)
 
 

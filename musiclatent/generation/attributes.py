@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclatent.constants import NOTE_ON_OFFSET, STEPS_PER_QUARTER
 from musiclatent.representations.pianoroll import tokens_to_notes
+from musiclatent.representations import MELODY
 
 ATTRIBUTES = ("note_density", "pitch_range", "avg_interval", "syncopation")
 
@@ -17,14 +17,14 @@ ATTRIBUTES = ("note_density", "pitch_range", "avg_interval", "syncopation")
 def note_density(tokens: np.ndarray) -> np.ndarray:
     """Note onsets per quarter note; (n, T) -> (n,) float."""
     tokens = np.atleast_2d(tokens)
-    return (tokens >= NOTE_ON_OFFSET).sum(1) / (tokens.shape[1] / STEPS_PER_QUARTER)
+    return (tokens >= MELODY.pitch_offset).sum(1) / (tokens.shape[1] / MELODY.steps_per_quarter)
 
 
 def pitch_range(tokens: np.ndarray) -> np.ndarray:
     """Highest minus lowest pitch in semitones (0 without notes); (n, T) -> (n,)."""
     tokens = np.atleast_2d(tokens)
-    is_note = tokens >= NOTE_ON_OFFSET
-    p = tokens.astype(np.int64) - NOTE_ON_OFFSET
+    is_note = tokens >= MELODY.pitch_offset
+    p = tokens.astype(np.int64) - MELODY.pitch_offset
     hi = np.where(is_note, p, -1).max(1)
     lo = np.where(is_note, p, 999).min(1)
     return np.where(is_note.any(1), hi - lo, 0).astype(float)
@@ -34,7 +34,7 @@ def avg_interval(tokens: np.ndarray) -> np.ndarray:
     """Mean absolute interval between consecutive notes, semitones; (n, T) -> (n,)."""
     out = []
     for row in np.atleast_2d(tokens):
-        p = row[row >= NOTE_ON_OFFSET].astype(np.int64)
+        p = row[row >= MELODY.pitch_offset].astype(np.int64)
         out.append(float(np.abs(np.diff(p)).mean()) if len(p) > 1 else 0.0)
     return np.asarray(out)
 
@@ -42,8 +42,8 @@ def avg_interval(tokens: np.ndarray) -> np.ndarray:
 def syncopation(tokens: np.ndarray) -> np.ndarray:
     """Share of onsets off the beat (not on a quarter-note step); (n, T) -> (n,)."""
     tokens = np.atleast_2d(tokens)
-    on = tokens >= NOTE_ON_OFFSET
-    off_beat = on & (np.arange(tokens.shape[1]) % STEPS_PER_QUARTER != 0)[None, :]
+    on = tokens >= MELODY.pitch_offset
+    off_beat = on & (np.arange(tokens.shape[1]) % MELODY.steps_per_quarter != 0)[None, :]
     n = on.sum(1)
     return np.where(n > 0, off_beat.sum(1) / np.maximum(n, 1), 0.0)
 

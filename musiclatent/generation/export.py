@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclatent.constants import (DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY, STEPS_PER_BAR,
-                                   STEPS_PER_QUARTER)
+from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
 from musiclatent.midi.io import to_pretty_midi, write_midi
 from musiclatent.representations.pianoroll import tokens_to_notes
 from musiclatent.generation.songs import join_phrases
+from musiclatent.representations import MELODY
 
 STEP_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
                (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
@@ -37,7 +37,7 @@ def write_phrases_midi(path: str | os.PathLike, phrases, **kwargs) -> Path:
     return write_midi(path, phrases_to_pretty_midi(phrases, **kwargs))
 
 
-def to_pianoroll_png(segments: list[np.ndarray], steps_per_bar: int = STEPS_PER_BAR, height: int = 220,
+def to_pianoroll_png(segments: list[np.ndarray], steps_per_bar: int = MELODY.steps_per_bar(), height: int = 220,
                      px_per_step: int | None = None, labels: list[str] | None = None, max_width: int = 2400) -> bytes:
     """Draw segments of tokens (each (T,) or (n, T)) one after another as a PNG.
 
@@ -83,4 +83,4 @@ def write_pianoroll_png(path: str | os.PathLike, segments: list[np.ndarray], **k
 
 
 def seconds_per_step(qpm: float) -> float:
-    return 60.0 / float(qpm) / STEPS_PER_QUARTER
+    return 60.0 / float(qpm) / MELODY.steps_per_quarter

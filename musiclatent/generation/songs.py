@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musiclatent.constants import DEFAULT_TIME_SIGNATURE, STEPS_PER_BAR
+from musiclatent.constants import DEFAULT_TIME_SIGNATURE
 from musiclatent.midi.melody import Melody, is_duple_bar
 from musiclatent.representations.pianoroll import notes_to_tokens, tokens_to_notes
+from musiclatent.representations import MELODY
 
 
 @dataclass
@@ -52,7 +53,7 @@ def song_phrases(melody: Melody, steps: int, max_phrases: int = 64) -> Song:
         start = 0
     if len(notes) and notes[0, 1] < start:
         # keep a pickup: start one model bar earlier (a whole phrase's bar grid stays aligned)
-        start -= int(np.ceil((start - notes[0, 1]) / STEPS_PER_BAR)) * STEPS_PER_BAR
+        start -= int(np.ceil((start - notes[0, 1]) / MELODY.steps_per_bar())) * MELODY.steps_per_bar()
     end = int(notes[:, 2].max()) if len(notes) else start + steps
     n = max(1, int(np.ceil((end - start) / steps)))
     if n > max_phrases:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclatent.constants import HOLD, NOTE_ON_OFFSET, NUM_CLASSES
+from musiclatent.representations import MELODY
+
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
@@ -42,7 +43,7 @@ def shuffle_pitches(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Permute the pitches of each phrase's notes, keeping its rhythm; (n, T) -> (n, T)."""
     out = np.array(tokens, copy=True)
     for row in out:
-        on = np.flatnonzero(row >= NOTE_ON_OFFSET)
+        on = np.flatnonzero(row >= MELODY.pitch_offset)
         row[on] = rng.permutation(row[on])
     return out
 
@@ -51,14 +52,14 @@ def random_pitches(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Replace each note's pitch by a uniform one inside the phrase's own range; rhythm kept."""
     out = np.array(tokens, copy=True)
     for row in out:
-        on = np.flatnonzero(row >= NOTE_ON_OFFSET)
+        on = np.flatnonzero(row >= MELODY.pitch_offset)
         if len(on):
             lo, hi = int(row[on].min()), int(row[on].max())
             row[on] = rng.integers(lo, hi + 1, len(on))
     return out
 
 
-def random_tokens(n: int, steps: int, rng: np.random.Generator, n_classes: int = NUM_CLASSES) -> np.ndarray:
+def random_tokens(n: int, steps: int, rng: np.random.Generator, n_classes: int = MELODY.n_classes) -> np.ndarray:
     """Uniformly random event tokens, shape (n, steps) int64."""
     return rng.integers(0, n_classes, (int(n), int(steps)), dtype=np.int64)
 
@@ -69,13 +70,13 @@ def shuffle_durations(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarra
     score that only looked at pitches would miss it."""
     out = np.array(tokens, copy=True)
     for row in out:
-        heads = np.flatnonzero(row != HOLD)
+        heads = np.flatnonzero(row != MELODY.hold)
         if len(heads) < 2:
             continue
         lengths = rng.permutation(np.diff(np.r_[heads, len(row)]))
         starts = heads[0] + np.r_[0, np.cumsum(lengths)[:-1]]
         events = row[heads].copy()
-        row[heads[0]:] = HOLD
+        row[heads[0]:] = MELODY.hold
         row[starts] = events
     return out
 

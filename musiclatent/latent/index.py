@@ -51,10 +51,11 @@ import numpy as np
 
 from musiclatent.generation.attributes import ATTRIBUTES, compute_attributes
 from musiclatent.latent.anomaly import auroc  # noqa: F401  (re-exported: the AUROC helper)
-from musiclatent.constants import NOTE_ON_OFFSET, STYLE_ANY
+from musiclatent.constants import STYLE_ANY
 from musiclatent.latent.map import Projection, fit_pca
 from musiclatent.latent.search import METRICS, neighbour_style_agreement, pairwise_distances, search  # noqa: F401
 from musiclatent.latent.typicality import combined_scores, local_scores, near_variants, note_counts, percentile_of
+from musiclatent.representations import MELODY
 
 INDEX_DIRNAME = "index"
 LATENTS_FILE, TOKENS_FILE, TABLE_FILE, META_FILE = "latents.npy", "tokens.npz", "index.csv", "index.json"
@@ -124,7 +125,7 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
                 skipped.append(f"{pid}: {mel}")
                 continue
             phrases = song_phrases(mel, steps).phrases
-            keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= NOTE_ON_OFFSET).any(1)
+            keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= MELODY.pitch_offset).any(1)
             if not keep.any():
                 skipped.append(f"{pid}: no notes")
             for i in np.flatnonzero(keep):

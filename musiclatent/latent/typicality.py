@@ -13,11 +13,11 @@ of held-out phrases (or of the training phrases themselves;
 
 from __future__ import annotations
 
-import numpy as np
-
 import zlib
 
-from musiclatent.constants import NOTE_ON_OFFSET, NUM_CLASSES, STEPS_PER_BAR
+import numpy as np
+
+from musiclatent.representations import MELODY
 
 
 def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ def percentile_of(scores, reference: np.ndarray) -> np.ndarray:
 
 def note_counts(tokens) -> np.ndarray:
     """Note-ons per phrase: (n, T) tokens -> (n,) int64."""
-    return (np.asarray(tokens) >= NOTE_ON_OFFSET).sum(-1).astype(np.int64)
+    return (np.asarray(tokens) >= MELODY.pitch_offset).sum(-1).astype(np.int64)
 
 
 MIN_MATCHED = 50  # reference phrases behind each note count's expected score and spread
@@ -94,7 +94,7 @@ def _edit(row: np.ndarray, rng: np.random.Generator) -> None:
     """One random edit of a phrase's notes, in place: a note moved by 1 or 2 semitones, or two
     neighbouring notes' pitches swapped (a draw that would change nothing is drawn again). The
     rhythm stays; the negative ELBO beside the local score judges it."""
-    onsets = np.flatnonzero(row >= NOTE_ON_OFFSET)
+    onsets = np.flatnonzero(row >= MELODY.pitch_offset)
     for _ in range(8):
         if len(onsets) > 1 and rng.random() < 0.5:
             j = rng.integers(len(onsets) - 1)
@@ -104,7 +104,7 @@ def _edit(row: np.ndarray, rng: np.random.Generator) -> None:
                 return
         elif len(onsets):
             i = rng.choice(onsets)
-            row[i] = np.clip(int(row[i]) + rng.choice([-2, -1, 1, 2]), NOTE_ON_OFFSET, NUM_CLASSES - 1)
+            row[i] = np.clip(int(row[i]) + rng.choice([-2, -1, 1, 2]), MELODY.pitch_offset, MELODY.n_classes - 1)
             return
 
 
@@ -114,7 +114,7 @@ def near_variants(tokens, k: int = VARIANTS, seed: int = 0) -> np.ndarray:
     on what else is in the batch, so its score is the same wherever it is scored."""
     tokens = np.asarray(tokens, np.int64)
     n, steps = tokens.shape
-    edits = max(1, steps // (STEPS_PER_BAR * BARS_PER_EDIT))
+    edits = max(1, steps // (MELODY.steps_per_bar() * BARS_PER_EDIT))
     out = np.repeat(tokens[None], k, axis=0)
     for i in range(n):
         rng = np.random.default_rng([seed, zlib.crc32(tokens[i].astype(np.uint8).tobytes())])
