@@ -14,6 +14,9 @@ from musiclatent.constants import NUM_CLASSES, STYLE_ANY
 from musiclatent.representations import Representation, get_representation
 
 
+DECODERS = ("flat", "hier", "latent-seq")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of the recurrent VAE.
@@ -27,7 +30,7 @@ class ModelConfig:
     meter: tuple[int, int] = (4, 4)
 
     bars: int = 2
-    decoder: str = "flat"          # "flat" or "hier"
+    decoder: str = "flat"          # "flat", "hier" or "latent-seq" (a VAE over a frozen base model's chunk latents)
     n_classes: int = NUM_CLASSES
     embed_dim: int = 64
     enc_hidden: int = 512          # per direction
@@ -43,6 +46,7 @@ class ModelConfig:
     dropout: float = 0.0
     pos_dim: int = 0               # learned step-in-bar embedding fed to encoder and decoder (0 = off)
     interval_range: int = 0        # decoder head over intervals -K..K from the latest note (0 = off)
+    base_model: str = ""           # latent-seq: the frozen chunk model (pretrained name or model folder)
 
     @property
     def rep(self) -> Representation:
@@ -62,8 +66,10 @@ class ModelConfig:
         return len(self.styles)
 
     def __post_init__(self):
-        if self.decoder not in ("flat", "hier"):
-            raise ValueError(f"decoder must be 'flat' or 'hier', not {self.decoder!r}")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {self.decoder!r}")
+        if (self.decoder == "latent-seq") != bool(self.base_model):
+            raise ValueError("a latent-seq model needs base_model, and only it takes one")
         if not self.styles or self.styles[0] != STYLE_ANY:
             raise ValueError(f"styles must start with {STYLE_ANY!r}")
         rep = get_representation(self.representation)   # ValueError naming the known ones
@@ -96,6 +102,7 @@ _TRAIN_RANGES = {
     "min_lr": (0.0, 1.0, True), "grad_clip": (0.0, None, False), "max_steps": (0, None, True),
     "beta_max": (0.0, None, True), "beta_rate": (0.0, 1.0, True), "free_bits": (0.0, None, True),
     "sampling_rate": (0.0, None, True), "augment_semitones": (0, 24, True), "style_dropout": (0.0, 1.0, True),
+    "style_balance": (0.0, 1.0, True),
     "schedule_offset": (0, None, True), "eval_every": (1, None, True), "checkpoint_every": (1, None, True),
     "val_batches": (1, None, True), "log_every": (1, None, True), "threads": (0, 1024, True),
 }
@@ -138,6 +145,7 @@ class TrainConfig:
     sampling_rate: float = 2000.0  # scheduled sampling, p_tf = k / (k + exp(step / k)); 0 = always teacher-forced
     augment_semitones: int = 5
     style_dropout: float = 0.15    # train the "any" style id on this share of batches' rows
+    style_balance: float = 0.0     # latent-seq models: draw rows with weight count(style) ** -this (0 = uniform)
     schedule_offset: int = 0       # beta and scheduled sampling run as if at step + offset (fine-tuning)
     eval_every: int = 500
     checkpoint_every: int = 250

@@ -38,6 +38,32 @@ register(Preset(
     data={"bars": 16, "dataset": "data/melody-16bar"},
 ))
 
+# 16-bar melodies as a VAE over the eight 2-bar latents of the frozen melody-2bar (issue 18, route b):
+# a BiLSTM over the chunk means to one z, a non-autoregressive LSTM back to eight latents, the 2-bar
+# decoder writes the notes. Trains on cached latents (data/melody-16bar/latents/), styles drawn
+# with weight count ** -0.5; its latent is whitened by a Gaussian fitted per style after training.
+register(Preset(
+    name="melody-16bar-seq",
+    description="16-bar melodies: VAE over the 2-bar latents of the frozen melody-2bar (BiLSTM to z, LSTM back)",
+    model=ModelConfig(bars=16, decoder="latent-seq", base_model="melody-2bar", enc_hidden=256, z_dim=256,
+                      dec_hidden=256, dec_layers=2, style_dim=16, pos_dim=16, dropout=0.1),
+    train=TrainConfig(batch_size=128, lr=1e-3, lr_decay=0.9996, min_lr=1e-5, max_steps=6000,
+                      beta_max=0.2, beta_rate=0.999, free_bits=1024.0, sampling_rate=0.0,
+                      style_balance=0.5, eval_every=500, checkpoint_every=250, val_batches=4),
+    data={"bars": 16, "dataset": "data/melody-16bar"},
+))
+
+register(Preset(
+    name="debug-seq",
+    description="tiny latent-sequence model for tests (its base_model is replaced by a tiny run)",
+    model=ModelConfig(bars=8, decoder="latent-seq", base_model="melody-2bar", enc_hidden=16, z_dim=8,
+                      dec_hidden=16, dec_layers=1, style_dim=4, pos_dim=4),
+    train=TrainConfig(batch_size=8, lr=3e-3, max_steps=20, beta_rate=0.9, free_bits=0.0, sampling_rate=0.0,
+                      augment_semitones=2, style_balance=0.5, eval_every=10, checkpoint_every=5, val_batches=1,
+                      log_every=5, bf16=False),
+    data={"bars": 8},
+))
+
 # A density model for typicality scores of 16-bar phrases (exported as melody-16bar/scorer). The
 # hierarchical decoder restarts its bottom LSTM every bar, so once the latent carries little (as a
 # density-trained latent does) it can only judge a note by its own bar. This flat decoder reads the

@@ -25,7 +25,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from musiclatent.config import ModelConfig
+from musiclatent.config import DECODERS, ModelConfig
 
 CKPT, CKPT_TMP, CKPT_OLD = "checkpoint", "checkpoint.tmp", "checkpoint.old"
 
@@ -210,8 +210,10 @@ def _config_problem(mc: ModelConfig) -> str | None:
             return f"{f.name} must be an integer in [{lowest}, {MAX_CONFIG_SIZE}], not {value!r}"
     if type(mc.dropout) not in (int, float) or not 0.0 <= mc.dropout < 1.0:
         return f"dropout must be a number in [0, 1), not {mc.dropout!r}"
-    if mc.decoder not in ("flat", "hier"):
-        return f"decoder must be 'flat' or 'hier', not {mc.decoder!r}"
+    if mc.decoder not in DECODERS:
+        return f"decoder must be one of {', '.join(DECODERS)}, not {mc.decoder!r}"
+    if not isinstance(mc.base_model, str) or len(mc.base_model) > 1000:
+        return f"base_model must be a name or a path, not {mc.base_model!r}"
     if not mc.styles or not all(isinstance(s, str) for s in mc.styles):
         return f"styles must be a list of names, not {mc.styles!r}"
     return None

@@ -200,6 +200,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         config["init_from"] = saved["init_from"]         # a resumed fine-tune is still a fine-tune
     torch.manual_seed(tc.seed)
     model = build_checked(build_vae, mc, ckpt / "model.safetensors") if ckpt is not None else build_vae(mc)
+    if ckpt is None and hasattr(model, "init_fresh"):
+        model.init_fresh()        # a latent-seq model loads its frozen base model
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     gen = torch.Generator().manual_seed(tc.seed + 7919 * rank)
     step, wall = 0, 0.0
@@ -225,6 +227,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     train_set, val_set = data.train(), data.validation()
     tokens = torch.from_numpy(train_set.tokens)
     styles = torch.from_numpy(train_set.style)
+    # a latent-seq model trains on cached chunk latents rather than on tokens
+    source = model.batch_source(data_dir, train_set, tc) if hasattr(model, "batch_source") else None
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "metrics.jsonl"
@@ -253,7 +257,10 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         t0 = time.time()
         for group in opt.param_groups:
             group["lr"] = get_lr(step, tc)
-        x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
+        if source is not None:
+            x, s = source.draw(tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
+        else:
+            x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
         with autocast(tc.bf16):
             parts = ddp(x, s, beta=get_beta(step, tc), free_bits=tc.free_bits, p_teacher=get_teacher_prob(step, tc))
         opt.zero_grad(set_to_none=True)
@@ -276,6 +283,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
             bar.set_postfix(loss=f"{row['loss']:.2f}", acc=f"{row['accuracy']:.3f}", kl=f"{row['kl_bits']:.1f}")
             last = {**last, **row}
     bar.close()
+    if source is not None:
+        source.finish(model)      # fit the latent-seq model's prior to its training phrases
     if rank == 0:
         last = {**last, "step": step, **estimate_metrics(model, val_set, tc.val_batches, tc.batch_size, tc.bf16)}
         with open(log_path, "a") as fh:
