@@ -236,7 +236,7 @@ def build_demo(generator: Generator, store: OutputStore | None = None,
         Where request outputs go (default: a fresh folder in Gradio's cache,
         deleted at exit).
     examples : ExampleSongs, optional
-        The example tunes (default: ``data/examples``).
+        The example tunes (default: ``demo/examples``).
     """
     if store is None:
         store = OutputStore()

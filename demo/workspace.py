@@ -2,7 +2,7 @@
 
 * :class:`OutputStore` gives every request its own output folder under one
   root and deletes old ones, so results never pile up.
-* :class:`ExampleSongs` maps the bundled example tunes (``data/examples``) to
+* :class:`ExampleSongs` maps the bundled example tunes (``demo/examples``) to
   paths by a fixed table: a name picked in the page is looked up, never joined
   onto a path.
 * :func:`load_song` turns an upload (or an example pick) into a melody, judging
@@ -25,7 +25,7 @@ from musiclatent.constants import MAX_FILE_BYTES
 from musiclatent.midi.io import MUSIC_EXTENSIONS, MusicReadError, read_melody
 from musiclatent.midi.melody import Melody
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # shipped in the wheel as package data
 AUTO_TRACK = "auto"
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._()'+,:#-]+")
 

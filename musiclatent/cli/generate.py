@@ -243,8 +243,7 @@ def cmd_model_card(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from demo.app import main as demo_main
+    from demo.app import main as demo_main  # the app ships beside musiclatent (pyproject packages)
 
     argv = ["--host", args.host, "--port", str(args.port)] + (["--share"] if args.share else [])
     for model in args.model or []:

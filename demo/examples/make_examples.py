@@ -8,9 +8,9 @@ dropped so every file starts on a bar line, and tunes are cut to 16 bars.
 
 Run from the repository root::
 
-    .venv/bin/python data/examples/make_examples.py
+    .venv/bin/python demo/examples/make_examples.py
 
-It rewrites ``data/examples/*.mid`` and ``data/examples/README.md``.
+It rewrites ``demo/examples/*.mid`` and ``demo/examples/README.md``.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def build_example(melody, title: str, qpm: float):
     """A two-track PrettyMIDI (melody + tonic drone) of a trimmed melody."""
     import pretty_midi
 
-    from musiclatent.export import phrases_to_pretty_midi
-    from musiclatent.midi.pianoroll import notes_to_tokens
+    from musiclatent.generation.export import phrases_to_pretty_midi
+    from musiclatent.representations.pianoroll import notes_to_tokens
 
     notes, bars = trim_melody(melody.notes, melody.bars)
     total = int(bars[-1, 0] + bars[-1, 1])
