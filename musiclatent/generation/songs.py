@@ -15,7 +15,8 @@ import numpy as np
 
 from musiclatent.constants import DEFAULT_TIME_SIGNATURE
 from musiclatent.midi.melody import Melody, is_duple_bar
-from musiclatent.representations.pianoroll import notes_to_tokens, tokens_to_notes
+from musiclatent.generation.stream import stream_notes
+from musiclatent.representations.pianoroll import notes_to_tokens
 from musiclatent.representations import MELODY
 
 
@@ -37,8 +38,18 @@ class Song:
         return (num, den) if (num, den) in ((4, 4), (2, 4), (2, 2)) else DEFAULT_TIME_SIGNATURE
 
 
-def song_phrases(melody: Melody, steps: int, max_phrases: int = 64) -> Song:
-    """Tile a melody into consecutive phrases of ``steps`` steps; (n, steps) tokens."""
+def song_phrases(melody: Melody, steps: int, max_phrases: int = 64, intro: bool = True,
+                 align: str = "start", outro: bool = False) -> Song:
+    """Tile a melody into consecutive phrases of ``steps`` steps; (n, steps) tokens.
+
+    ``intro=False`` skips leading silence (an instrumental intro): the first
+    phrase starts on the model bar line at or before the first note.
+    ``align="end"`` makes the last phrase end on the model bar line at or after
+    the last note (padding silence before the first phrase instead of after the
+    last); ``outro=True`` extends that end to the song's last bar line.
+    """
+    if align not in ("start", "end"):
+        raise ValueError(f"align must be 'start' or 'end', not {align!r}")
     notes = melody.notes
     remarks = []
     bars = melody.bars
@@ -54,39 +65,63 @@ def song_phrases(melody: Melody, steps: int, max_phrases: int = 64) -> Song:
     if len(notes) and notes[0, 1] < start:
         # keep a pickup: start one model bar earlier (a whole phrase's bar grid stays aligned)
         start -= int(np.ceil((start - notes[0, 1]) / MELODY.steps_per_bar())) * MELODY.steps_per_bar()
+    bar = MELODY.steps_per_bar()
+    if not intro and len(notes) and notes[0, 1] - start >= bar:
+        skipped = int(notes[0, 1] - start) // bar * bar
+        remarks.append(f"starts where its melody starts, in bar {bar_number(melody, int(notes[0, 1]))} "
+                       f"(the intro before it is skipped)")
+        start += skipped
     end = int(notes[:, 2].max()) if len(notes) else start + steps
+    if align == "end":
+        end = start + int(np.ceil((end - start) / bar)) * bar
+        if outro and len(bars):
+            end = max(end, start + int(np.ceil((int(bars[-1].sum()) - start) / bar)) * bar)
     n = max(1, int(np.ceil((end - start) / steps)))
+    if align == "end":
+        start = end - n * steps
     if n > max_phrases:
-        remarks.append(f"cut to the first {max_phrases} phrases of {n}")
+        which = "first" if align == "start" else "last"
+        remarks.append(f"cut to the {which} {max_phrases} phrases of {n}")
+        if align == "end":
+            start += (n - max_phrases) * steps
         n = max_phrases
     shifted = notes - np.array([0, start, start], dtype=np.int32)
-    total = notes_to_tokens(shifted[(shifted[:, 1] >= 0)], n * steps)
+    total = notes_to_tokens(shifted[(shifted[:, 1] >= 0)], n * steps)  # one stream, cut into phrases
     phrases = total.reshape(n, steps)
     return Song(melody, phrases.astype(np.int64), start, remarks)
+
+
+def align_index(na: int, nb: int, b_ends: bool = False) -> tuple[np.ndarray, np.ndarray, str]:
+    """Phrase indices that give two songs the same number of phrases.
+
+    The shorter song is extended by repeating its phrases from its start; with
+    ``b_ends``, a shorter B is repeated so that it still ends with its last phrase.
+    Returns (indices into A, indices into B, explanation).
+    """
+    n = max(na, nb)
+    ia, ib = np.arange(n) % na, np.arange(n) % nb
+    if na == nb:
+        return ia, ib, f"both songs have {count(na, 'phrase')}"
+    if na < nb:
+        return ia, ib, f"A ({count(na, 'phrase')}) is extended to B's {nb} by repeating A from its start"
+    if b_ends:
+        ib = (nb - 1 - np.arange(n)[::-1]) % nb
+        return ia, ib, (f"B ({count(nb, 'phrase')}) is extended to A's {na} by repeating it, "
+                        f"ending with its last phrase")
+    return ia, ib, f"B ({count(nb, 'phrase')}) is extended to A's {na} by repeating B from its start"
 
 
 def align_phrases(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     """Give two songs the same number of phrases: the shorter one is extended by
     repeating its phrases from its start. Returns (a', b', explanation)."""
-    na, nb = len(a), len(b)
-    if na == nb:
-        return a, b, f"both songs have {na} phrases"
-    n = max(na, nb)
-    if na < nb:
-        return np.resize(a, (n, a.shape[1])), b, f"A ({na} phrases) is extended to B's {nb} by repeating A from its start"
-    return a, np.resize(b, (n, b.shape[1])), f"B ({nb} phrases) is extended to A's {na} by repeating B from its start"
+    ia, ib, how = align_index(len(a), len(b))
+    return a[ia], b[ib], how
 
 
 def join_phrases(phrases: np.ndarray) -> np.ndarray:
-    """Concatenate phrases (n, T) into notes (m, 3) on one timeline."""
-    phrases = np.asarray(phrases).reshape(-1, np.asarray(phrases).shape[-1])
-    steps = phrases.shape[1]
-    parts = []
-    for i, row in enumerate(phrases):
-        n = tokens_to_notes(row)
-        if len(n):
-            parts.append(n + np.array([0, i * steps, i * steps], dtype=np.int32))
-    return np.concatenate(parts).astype(np.int32) if parts else np.zeros((0, 3), np.int32)
+    """Consecutive phrases (n, T) as notes (m, 3) on one timeline, read as one stream:
+    a phrase that opens with holds continues the note the phrase before it ended on."""
+    return stream_notes([np.asarray(phrases)])
 
 
 def morph_layout(n_phrases: int, n_steps: int) -> list[int]:
@@ -95,3 +130,21 @@ def morph_layout(n_phrases: int, n_steps: int) -> list[int]:
     if n_steps <= 1:
         return [0] * n_steps
     return [int(round(k * (n_phrases - 1) / (n_steps - 1))) for k in range(n_steps)]
+
+
+def bar_number(melody: Melody, step: int) -> int:
+    """The number of the bar that holds ``step``, in the file's own numbering: its first full
+    bar is bar 1, a pickup before it is bar 0. Steps past the last bar go on counting in its length."""
+    bars = melody.bars
+    if not len(bars):
+        return 1 + int(step) // MELODY.steps_per_bar()
+    k = int(np.searchsorted(bars[:, 0], int(step), side="right")) - 1
+    if k < 0:
+        return 0
+    start, length = (int(v) for v in bars[k])
+    return k + 1 + max(0, int(step) - start) // max(1, length) if k == len(bars) - 1 else k + 1
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 phrase', '3 phrases' (``plural`` for irregular nouns)."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"

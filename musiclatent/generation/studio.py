@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
-from musiclatent.generation.facade import MusicLatent
+from musiclatent.generation.respect import respect_input
+from musiclatent.generation.songs import align_index, morph_layout, song_phrases
+from musiclatent.generation.stream import model_phrases, held_into, seal, stream_notes, stream_tokens
 from musiclatent.midi.melody import Melody
-from musiclatent.generation.songs import align_phrases, morph_layout, song_phrases
+
+if TYPE_CHECKING:  # the facade imports torch; the app starts without it
+    from musiclatent.generation.facade import MusicLatent
 
 
 @dataclass
@@ -37,6 +42,14 @@ class Result:
 
     def tokens(self, stem: str) -> list[np.ndarray]:
         return [self.segments[name] for name in self.files[stem]]
+
+    def stream(self, stem: str) -> np.ndarray:
+        """A file's segments as one token stream (steps,): what every export of it reads."""
+        return stream_tokens(self.tokens(stem))
+
+    def file_notes(self, stem: str) -> np.ndarray:
+        """A file's notes (n, 3) in steps, read as one stream: the notes of its MIDI, WAV and picture."""
+        return stream_notes(self.tokens(stem))
 
 
 def _export_settings(mel: Melody | None, qpm, program, velocity, time_signature=None):
@@ -73,25 +86,37 @@ def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, tem
 
 def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, temperature: float = 0.0,
                       seed: int | None = 0, style=None, attributes: dict | None = None,
-                      qpm: float | None = None, program: int | None = None, velocity: int | None = None) -> Result:
+                      qpm: float | None = None, program: int | None = None, velocity: int | None = None,
+                      keep_intro: bool = False) -> Result:
     """Morph song A into song B, phrase by phrase, along slerp paths between latent means.
 
     Files: ``morph`` (A's opening, the steps in order, B's ending), ``step_NN``
     (each step as a whole song), ``recon_a`` / ``recon_b`` (endpoint
     reconstructions). Export settings (tempo, meter, program, velocity) are A's.
+
+    The morph starts where A's melody starts (an instrumental intro, silence in
+    the melody track, is skipped) and ends where B's melody ends: B is tiled
+    so that its last phrase ends on the bar line after its last note.
+    ``keep_intro=True`` keeps A's intro and B's outro to the end of its last bar.
+    Each output phrase ends or holds its last note at a boundary as the input
+    phrase it stands for does (:mod:`musiclatent.generation.stream`).
     """
     if steps < 2:
         raise ValueError("steps must be at least 2 (the two endpoints)")
-    sa, sb = song_phrases(a, ml.steps), song_phrases(b, ml.steps)
-    pa, pb, how = align_phrases(sa.phrases, sb.phrases)
-    path = ml.interpolate(pa, pb, steps, style=style, temperature=temperature, seed=seed,
-                          attributes=attributes)                                  # (steps, n, T)
-    segs = {"a_opening": sa.phrases[:1], "b_ending": sb.phrases[-1:]}
+    sa = song_phrases(a, ml.steps, intro=keep_intro)
+    sb = song_phrases(b, ml.steps, intro=keep_intro, align="end", outro=keep_intro)
+    ia, ib, how = align_index(len(sa.phrases), len(sb.phrases), b_ends=True)
+    oa, ob = held_into(sa.phrases), held_into(sb.phrases)
+    path = ml.interpolate(model_phrases(sa.phrases[ia]), model_phrases(sb.phrases[ib]), steps, style=style,
+                          temperature=temperature, seed=seed, attributes=attributes)      # (steps, n, T)
+    # each step's phrases end their notes like those of the nearer song
+    path = np.stack([seal(path[k], oa[ia] if 2 * k <= steps - 1 else ob[ib]) for k in range(steps)])
+    segs = {"a_opening": seal(sa.phrases[:1], oa[:1]), "b_ending": seal(sb.phrases[-1:], ob[-1:])}
     files = {}
     for k in range(steps):
         segs[f"step_{k + 1:02d}"] = path[k]
         files[f"step_{k + 1:02d}"] = [f"step_{k + 1:02d}"]
-    layout = morph_layout(len(pa), steps)
+    layout = morph_layout(len(ia), steps)
     for k, idx in enumerate(layout):
         segs[f"morph_{k + 1:02d}"] = path[k, idx:idx + 1]
     files["morph"] = ["a_opening"] + [f"morph_{k + 1:02d}" for k in range(steps)] + ["b_ending"]
@@ -102,27 +127,51 @@ def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, tem
     return Result(segs, files, q, ts, prog, vel, notes)
 
 
+def _respectful(out: np.ndarray, song, keep_rests: bool, keep_register: bool) -> np.ndarray:
+    """Output phrases (n, T) standing for a song's phrases: sealed like them, then made to
+    rest where the song rests and sit in its register (:mod:`musiclatent.generation.respect`)."""
+    return respect_input(seal(out, held_into(song.phrases)), song.phrases, keep_rests, keep_register)
+
+
+def _respect_remarks(keep_rests: bool, keep_register: bool) -> list[str]:
+    kept = [w for w, on in (("rests where the input rests", keep_rests),
+                            ("stays in the input's register (moved by octaves)", keep_register)) if on]
+    return [f"the output {' and '.join(kept)}"] if kept else []
+
+
 def restyle_song(ml: MusicLatent, mel: Melody, target_style, strength: float = 1.0, source_style=None,
                  temperature: float = 0.0, seed: int | None = 0, attributes: dict | None = None,
-                 qpm=None, program=None, velocity=None) -> Result:
-    """Restyle every phrase of a melody; files ``original`` and ``restyled``."""
+                 qpm=None, program=None, velocity=None, keep_rests: bool = True,
+                 keep_register: bool = True) -> Result:
+    """Restyle every phrase of a melody; files ``original`` and ``restyled``.
+
+    By default the restyled melody rests where the input rests and stays in its
+    register; ``keep_rests=False`` / ``keep_register=False`` let the model fill
+    the rests / move the line to another octave.
+    """
     song = song_phrases(mel, ml.steps)
     src = source_style if source_style is not None else (mel.style if mel.style in ml.styles else None)
-    out = ml.restyle(song.phrases, target_style, strength, source_style=src, temperature=temperature,
-                     seed=seed, attributes=attributes)
+    out = ml.restyle(model_phrases(song.phrases), target_style, strength, source_style=src,
+                     temperature=temperature, seed=seed, attributes=attributes)
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
-    segs = {"original": song.phrases, "restyled": out}
-    return Result(segs, {"original": ["original"], "restyled": ["restyled"]}, q, ts, prog, vel, song.notes)
+    segs = {"original": song.phrases, "restyled": _respectful(out, song, keep_rests, keep_register)}
+    return Result(segs, {"original": ["original"], "restyled": ["restyled"]}, q, ts, prog, vel,
+                  song.notes + _respect_remarks(keep_rests, keep_register))
 
 
 def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8, style=None,
-              temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None) -> Result:
-    """n variations of a melody; files ``original`` and ``variation_NN``."""
+              temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None,
+              keep_rests: bool = True, keep_register: bool = True) -> Result:
+    """n variations of a melody; files ``original`` and ``variation_NN``; rests and register
+    as in :func:`restyle_song`."""
     song = song_phrases(mel, ml.steps)
-    out = ml.variations(song.phrases, n, similarity, style=style, temperature=temperature, seed=seed)
-    segs = {"original": song.phrases, **{f"variation_{i + 1:02d}": out[i] for i in range(n)}}
+    out = ml.variations(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
+                        seed=seed)
+    segs = {"original": song.phrases,
+            **{f"variation_{i + 1:02d}": _respectful(out[i], song, keep_rests, keep_register) for i in range(n)}}
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
-    return Result(segs, {k: [k] for k in segs}, q, ts, prog, vel, song.notes)
+    return Result(segs, {k: [k] for k in segs}, q, ts, prog, vel,
+                  song.notes + _respect_remarks(keep_rests, keep_register))
 
 
 def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.9, style=None,
@@ -130,7 +179,8 @@ def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 
     """Continue a melody by n phrases; files ``continued`` (the song then the new phrases) and
     ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument."""
     song = song_phrases(mel, ml.steps)
-    new = ml.continuation(song.phrases, n, similarity, style=style, temperature=temperature, seed=seed)
+    new = ml.continuation(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
+                          seed=seed)
     segs = {"original": song.phrases, "continuation": new}
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
     return Result(segs, {"continued": ["original", "continuation"], "continuation": ["continuation"]},
@@ -138,24 +188,26 @@ def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 
 
 
 def write_result(result: Result, out_dir: str | Path, wav: bool = False, png: bool = True,
-                 name: str = "musiclatent") -> list[Path]:
-    """Write every file of a result as MIDI (+ WAV, + PNG); returns the paths."""
+                 name: str = "musiclatent", bars_per_line: int | None = None) -> list[Path]:
+    """Write every file of a result as MIDI (+ WAV, + PNG); returns the paths.
+
+    The MIDI, the WAV and the picture of a file are made from the same notes:
+    its segments read as one stream (:meth:`Result.file_notes`).
+    """
     from musiclatent.generation.audio import write_wav
-    from musiclatent.generation.export import phrases_to_pretty_midi, write_pianoroll_png
+    from musiclatent.generation.export import notes_to_pretty_midi, write_pianoroll_png
     from musiclatent.midi.io import write_midi
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for stem, names in result.files.items():
-        toks = np.concatenate([np.asarray(result.segments[n]).reshape(-1, result.segments[n].shape[-1])
-                               for n in names]) if names else np.zeros((0, 1), np.int64)
-        pm = phrases_to_pretty_midi(toks, qpm=result.qpm, time_signature=result.time_signature,
-                                    program=result.program, velocity=result.velocity, name=f"{name} {stem}")
+        pm = notes_to_pretty_midi(result.file_notes(stem), qpm=result.qpm, time_signature=result.time_signature,
+                                  program=result.program, velocity=result.velocity, name=f"{name} {stem}")
         written.append(write_midi(out_dir / f"{stem}.mid", pm))
         if wav:
             written.append(write_wav(out_dir / f"{stem}.wav", pm))
         if png:
-            written.append(write_pianoroll_png(out_dir / f"{stem}.png",
-                                               [result.segments[n].reshape(-1) for n in names], labels=names))
+            written.append(write_pianoroll_png(out_dir / f"{stem}.png", result.tokens(stem), labels=names,
+                                               bars_per_line=bars_per_line))
     return written
