@@ -8,7 +8,9 @@ JSON-ready dict:
   ``kl_bits``, ``active_dims`` (encoding with mu);
 * ``realism``: MGEval-style overlap areas between prior samples and real phrases;
 * ``interpolation``: smoothness of slerp paths and of the data-space baseline;
-* ``style``: a style classifier's accuracy on real, conditioned and restyled phrases.
+* ``style``: a style classifier's accuracy on real, conditioned and restyled phrases;
+* ``samples``: prior samples per style holding one note for over 2 bars, and their notes per
+  bar against real phrases of the style (:mod:`musiclatent.evaluation.long_form`).
 
 The metric formulas are in :mod:`musiclatent.metrics`; the classifier in
 :mod:`musiclatent.classifier`; the printed table in :mod:`musiclatent.eval_report`.
@@ -26,13 +28,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from musiclatent.evaluation import metrics
+from musiclatent.evaluation import long_form, metrics
 from musiclatent.evaluation.classifier import ClassifierTraining, StyleClassifier, classifier_path, load_classifier, predict, train_classifier
 from musiclatent.constants import STYLE_ANY
 from musiclatent.data.dataset import PhraseSet, load_dataset
 from musiclatent.generation.facade import MusicLatent
 
-SECTIONS = ("reconstruction", "realism", "interpolation", "style")
+SECTIONS = ("reconstruction", "realism", "interpolation", "style", "samples")
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,7 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
     ml.model.eval()
 
     sizes = {"reconstruction": 1, "realism": min(settings.samples - 1, len(tokens) - 1),
-             "interpolation": min(settings.pairs, len(tokens) - 1), "style": 1}
+             "interpolation": min(settings.pairs, len(tokens) - 1), "style": 1, "samples": settings.style_samples}
 
     def timed(name, fn):
         if name in settings.sections and sizes[name] > 0:
@@ -379,7 +381,9 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
         return {"classifier": info, **out}
 
     result["style"] = timed("style", style)
-    for key in ("realism", "interpolation", "style"):
+    result["samples"] = timed("samples", lambda: long_form.samples_section(
+        ml, tokens, st, settings.style_samples, settings.temperature, settings.seed + 2, settings.batch_size))
+    for key in ("realism", "interpolation", "style", "samples"):
         if result[key] is None:
             del result[key]
     return result

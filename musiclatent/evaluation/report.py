@@ -82,6 +82,10 @@ def format_table(result: dict) -> str:
         lines += [""] + _interp_lines(result["interpolation"])
     if "style" in result:
         lines += [""] + _style_lines(result["style"])
+    if "samples" in result:
+        from musiclatent.evaluation.long_form import samples_lines
+
+        lines += [""] + samples_lines(result["samples"])
     secs = result.get("seconds", {})
     if secs:
         lines += ["", "seconds: " + ", ".join(f"{k} {v:g}" for k, v in secs.items())]
