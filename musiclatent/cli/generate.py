@@ -102,7 +102,7 @@ def cmd_interpolate(args) -> int:
     res = studio.interpolate_songs(ml, a, b, steps=args.steps, style=args.style,
                                    temperature=0.0 if args.temperature is None else args.temperature,
                                    seed=args.seed, attributes=_parse_attrs(args.attr), qpm=args.tempo,
-                                   program=args.program, velocity=args.velocity)
+                                   program=args.program, velocity=args.velocity, keep_intro=args.keep_intro)
     return _finish(res, args, "morph")
 
 
@@ -118,24 +118,35 @@ def cmd_restyle(args) -> int:
     res = studio.restyle_song(ml, mel, args.style, strength=args.strength, source_style=args.source_style,
                               temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
                               attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
-                              velocity=args.velocity)
+                              velocity=args.velocity, **_respect(args))
     return _finish(res, args, "restyle")
 
 
-def _walk_from_song(args, op, label: str) -> int:
+def _respect_args(p):
+    p.add_argument("--fill-rests", action="store_true",
+                   help="let the output play where the input rests (default: it rests there too)")
+    p.add_argument("--free-register", action="store_true",
+                   help="let the output leave the input's register (default: moved back by octaves)")
+
+
+def _respect(args) -> dict:
+    return {"keep_rests": not args.fill_rests, "keep_register": not args.free_register}
+
+
+def _walk_from_song(args, op, label: str, **options) -> int:
     """vary and continue: a song in, n phrases from latent steps around it out."""
     ml = _load(args)
     mel = _read(args.input, args.track)
     res = op(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
              temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
-             qpm=args.tempo, program=args.program, velocity=args.velocity)
+             qpm=args.tempo, program=args.program, velocity=args.velocity, **options)
     return _finish(res, args, label)
 
 
 def cmd_vary(args) -> int:
     from musiclatent.generation import studio
 
-    return _walk_from_song(args, studio.vary_song, "variation")
+    return _walk_from_song(args, studio.vary_song, "variation", **_respect(args))
 
 
 def cmd_continue(args) -> int:
@@ -266,6 +277,9 @@ def add_commands(sub) -> None:
     _song_args(p)
     p.add_argument("--track-b", default=None, help="melody track of B, if different from --track")
     p.add_argument("--steps", type=int, default=5, help="interpolation steps, endpoints included (default 5)")
+    p.add_argument("--keep-intro", action="store_true",
+                   help="keep A's intro and B's outro (default: the morph starts where A's melody starts and "
+                        "ends where B's melody ends)")
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("restyle", help="play a melody in another style")
@@ -274,6 +288,7 @@ def add_commands(sub) -> None:
     _song_args(p)
     p.add_argument("--strength", type=float, default=1.0, help="0 keeps the original, 1 moves fully (default 1)")
     p.add_argument("--source-style", default=None, help="style of the input (default: unconditioned)")
+    _respect_args(p)
     p.set_defaults(func=cmd_restyle)
 
     p = sub.add_parser("vary", help="variations of a melody")
@@ -282,6 +297,7 @@ def add_commands(sub) -> None:
     _song_args(p)
     p.add_argument("--n", type=int, default=4, help="number of variations")
     p.add_argument("--similarity", type=float, default=0.8, help="0 (unrelated) .. 1 (identical)")
+    _respect_args(p)
     p.set_defaults(func=cmd_vary)
 
     p = sub.add_parser("continue", help="continue a melody with new phrases (a latent walk from its last phrase)")

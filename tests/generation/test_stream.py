@@ -211,3 +211,37 @@ def test_real_models_picture_midi_and_wav_agree(which, debug_model, model_16bar,
                studio.vary_song(ml, mel, n=1), studio.continue_song(ml, mel, n=1)]
     for k, res in enumerate(results):
         assert_same(write_and_read(res, tmp_path / str(k), monkeypatch))
+
+
+# --------------------------------------------------------------------------- the CLI
+
+def song_with_intro(path, intro_bars: int, bars: int = 8, qpm: float = 120.0, seed: int = 0):
+    """A two-track MIDI song whose chords play ``intro_bars`` bars before the melody enters."""
+    rng = np.random.default_rng(seed)
+    sec = 60.0 / qpm / 4
+    pm = pretty_midi.PrettyMIDI(initial_tempo=qpm)
+    chords, lead = pretty_midi.Instrument(0, name="Chords"), pretty_midi.Instrument(73, name="Lead")
+    for b in range(intro_bars + bars):
+        for p in (48, 52, 55):
+            chords.notes.append(pretty_midi.Note(70, p, 16 * b * sec, 16 * (b + 1) * sec))
+    t = 16 * intro_bars
+    while t < 16 * (intro_bars + bars):
+        d = int(rng.choice([2, 4, 6, 8]))
+        lead.notes.append(pretty_midi.Note(90, int(rng.integers(62, 76)), t * sec, (t + d) * sec))
+        t += d
+    pm.instruments += [chords, lead]
+    pm.write(str(path))
+
+
+def test_cli_morph_starts_with_the_melody(debug_model_dir, tmp_path):
+    from musiclatent.cli.main import main as cli_main
+
+    song_with_intro(tmp_path / "a.mid", intro_bars=7, seed=1)
+    song_with_intro(tmp_path / "b.mid", intro_bars=3, seed=2)
+    args = ["interpolate", str(tmp_path / "a.mid"), str(tmp_path / "b.mid"), "--model", str(debug_model_dir),
+            "--steps", "3", "--track", "Lead"]
+    assert cli_main(args + ["--out", str(tmp_path / "m")]) == 0
+    first = midi_notes(tmp_path / "m" / "morph.mid", 120.0)[0]
+    assert first[1] < 16                                   # within the first bar (A's intro is 7 bars)
+    assert cli_main(args + ["--out", str(tmp_path / "k"), "--keep-intro"]) == 0
+    assert midi_notes(tmp_path / "k" / "morph.mid", 120.0)[0, 1] >= 32     # A's silent opening phrase kept
