@@ -27,7 +27,11 @@ def _add_prepare(sub):
     p.add_argument("--bars", type=int, default=2, choices=[2, 4, 8, 16], help="phrase length in 4/4 bars (default 2)")
     p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
     p.add_argument("--track", default=None, help="force the melody track by index or name (default: automatic)")
-    p.add_argument("--corpus", choices=["music21"], default=None, help="also use music21's bundled corpus (6 styles)")
+    p.add_argument("--corpus", choices=["music21", "groove"], default=None,
+                   help="also use a bundled corpus: music21 (melodies, 6 styles) or groove (the Groove MIDI "
+                        "Dataset's drums; implies --drums)")
+    p.add_argument("--drums", action="store_true",
+                   help="read drum parts (MIDI channel 10) into 2-bar groove windows instead of melodies")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
@@ -36,10 +40,15 @@ def cmd_prepare(args) -> int:
     from musiclatent.data.prepare import prepare
 
     if not args.inputs and not args.corpus:
-        raise UserError("give input files/folders or --corpus music21")
+        raise UserError("give input files/folders or --corpus music21 (or --corpus groove)")
     command = "musiclatent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
-                       corpus=args.corpus, progress=not args.quiet, command=command)
+    if args.drums or args.corpus == "groove":
+        from musiclatent.data.drums import prepare_drums
+
+        manifest = prepare_drums(args.inputs, args.out, bars=args.bars, corpus=args.corpus, command=command)
+    else:
+        manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
+                           corpus=args.corpus, progress=not args.quiet, command=command)
     skipped = manifest["files_skipped"]
     print(f"{manifest['files_ok']} pieces -> {manifest['phrases']} phrases of {manifest['bars']} bars "
           f"({manifest['phrases_validation']} validation) in {args.out}")

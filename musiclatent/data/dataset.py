@@ -21,8 +21,8 @@ from musiclatent.representations import MELODY
 class PhraseSet:
     """Phrases of one dataset.
 
-    tokens : (N, T) uint8 ; style : (N,) int64 model style ids (0 = any) ;
-    piece : (N,) int32 ; bar : (N,) int32 ; split : (N,) uint8 (1 = validation).
+    tokens : (N, T) uint8 (int16 for drums) ; style : (N,) int64 model style ids (0 = any) ;
+    piece : (N,) int32 ; bar : (N,) int32 ; split : (N,) uint8 (1 = validation, 2 = test).
     """
 
     tokens: np.ndarray
@@ -61,7 +61,10 @@ def load_dataset(path: str | Path) -> PhraseSet:
     with np.load(ppath, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     names = (STYLE_ANY,) + tuple(manifest["style_names"])
-    return PhraseSet(arrays["tokens"], arrays["style"].astype(np.int64) + 1, arrays["piece"], arrays["bar"],
+    tokens = arrays["tokens"]
+    if tokens.dtype == np.uint16:       # drum tokens (< 512); torch indexes int16 but not uint16
+        tokens = tokens.astype(np.int16)
+    return PhraseSet(tokens, arrays["style"].astype(np.int64) + 1, arrays["piece"], arrays["bar"],
                      arrays["split"], names, manifest)
 
 

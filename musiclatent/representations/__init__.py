@@ -2,19 +2,21 @@
 
 A model config names its representation (``ModelConfig.representation``); the
 checkpoint stores the name and :func:`get_representation` gives the object back.
-Today there is one, ``melody`` (130 classes; see :mod:`.melody`). A drum kit, a
-meter other than 4/4 or a chord condition is a new :class:`Representation`
-subclass registered here.
+Two are registered: ``melody`` (130 classes; see :mod:`.melody`) and ``drums``
+(a 9-class kit, 512 classes; see :mod:`.drums`). A meter other than 4/4 or a
+chord condition is a new :class:`Representation` subclass registered here.
 """
 
 from __future__ import annotations
 
 from musiclatent.representations.base import Meter, Representation, UnsupportedMeterError
+from musiclatent.representations.drums import DRUMS, DrumRepresentation
 from musiclatent.representations.melody import MELODY, MelodyRepresentation
 
-REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY}
+REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY, DRUMS.name: DRUMS}
 
 __all__ = ["Meter", "Representation", "UnsupportedMeterError", "MelodyRepresentation", "MELODY",
+           "DrumRepresentation", "DRUMS",
            "REPRESENTATIONS", "get_representation"]
 
 
