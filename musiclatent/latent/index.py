@@ -34,108 +34,38 @@ held-out (validation) phrases' own when it holds at least ``MIN_HELDOUT`` of
 them, else among the training phrases': a scorer has partly learnt those by
 heart, and ranking among them called most unseen music unusual.
 
-Disk is touched only by ``read_corpus_*``, ``write_index`` and ``read_index``.
+Corpora come from :mod:`musiclatent.latent.corpus`, scores from
+:mod:`musiclatent.latent.scoring`; both are re-exported here. Disk is touched only
+by ``read_corpus_*``, ``write_index`` and ``read_index``.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from musiclatent.constants import STYLE_ANY
 from musiclatent.generation.attributes import ATTRIBUTES, compute_attributes
 from musiclatent.latent.anomaly import auroc  # noqa: F401  (re-exported: the AUROC helper)
-from musiclatent.constants import STYLE_ANY
+from musiclatent.latent.corpus import Corpus, is_dataset_folder, read_corpus_dataset, read_corpus_files  # noqa: F401
 from musiclatent.latent.map import Projection, fit_pca
+from musiclatent.latent.scoring import (SCORE_BATCH, batched_local_scores, batched_scores,  # noqa: F401
+                                        check_scores_comparable, model_fingerprint, scoring_model)
 from musiclatent.latent.search import METRICS, neighbour_style_agreement, pairwise_distances, search  # noqa: F401
-from musiclatent.latent.typicality import combined_scores, local_scores, near_variants, note_counts, percentile_of
-from musiclatent.representations import MELODY
+from musiclatent.latent.typicality import combined_scores, note_counts, percentile_of
 
 INDEX_DIRNAME = "index"
 LATENTS_FILE, TOKENS_FILE, TABLE_FILE, META_FILE = "latents.npy", "tokens.npz", "index.csv", "index.json"
 INDEX_VERSION = 2  # 2: local_any and local_style columns
 DEFAULT_MAX_MB = 5.0
 CSV_BYTES_PER_ROW = 104  # estimate (measured ~103) used to fit an index into a size budget
-SCORE_BATCH = 256
 MIN_HELDOUT = 200  # held-out phrases an index needs for percentiles to rank among them
-
-
-# --------------------------------------------------------------------------- corpora
-
-@dataclass
-class Corpus:
-    """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ;
-    bar (n,) int32, the phrase's first bar counted from 0 (people see ``bar + 1``)."""
-
-    tokens: np.ndarray
-    style: np.ndarray
-    file: np.ndarray
-    bar: np.ndarray
-    split: np.ndarray
-    skipped: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def subset(self, idx: np.ndarray) -> "Corpus":
-        return Corpus(self.tokens[idx], self.style[idx], self.file[idx], self.bar[idx], self.split[idx], self.skipped)
-
-
-def is_dataset_folder(path: str | os.PathLike) -> bool:
-    """True for a folder written by ``musiclatent prepare``."""
-    return (Path(path) / "manifest.json").exists() and (Path(path) / "phrases.npz").exists()
-
-
-def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
-    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece (from 0)."""
-    from musiclatent.data.dataset import load_dataset
-
-    ds = load_dataset(folder)
-    sources = np.asarray([p["source"] for p in ds.manifest["pieces"]], dtype=object)
-    names = np.asarray(ds.style_names, dtype=object)
-    return Corpus(ds.tokens.astype(np.uint8), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
-                  np.where(ds.split == 1, "validation", "train").astype(object))
-
-
-def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,
-                      keep_empty: bool = False) -> Corpus:
-    """Music files/folders tiled into consecutive phrases of ``steps`` steps.
-
-    A folder's first sub-folder name is the style. Phrases without a note are
-    dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``.
-    """
-    from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
-    from musiclatent.generation.songs import song_phrases
-
-    toks, styles, files, starts, skipped = [], [], [], [], []
-    for path, style in find_music_files(paths):
-        try:
-            pieces = read_melodies(path, track=track)
-        except MusicReadError as err:
-            skipped.append(f"{path}: {err}")
-            continue
-        for pid, mel in pieces:
-            if isinstance(mel, Exception):
-                skipped.append(f"{pid}: {mel}")
-                continue
-            phrases = song_phrases(mel, steps).phrases
-            keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= MELODY.pitch_offset).any(1)
-            if not keep.any():
-                skipped.append(f"{pid}: no notes")
-            for i in np.flatnonzero(keep):
-                toks.append(phrases[i])
-                styles.append(style)
-                files.append(pid)
-                starts.append(int(i) * bars)
-    n = len(toks)
-    return Corpus(np.asarray(toks, np.uint8).reshape(n, steps), np.asarray(styles, object),
-                  np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped)
 
 
 # --------------------------------------------------------------------------- the index
@@ -235,58 +165,6 @@ class LatentIndex:
                "local_style": float(self.local_style[i])}
         out.update({k: float(v[i]) for k, v in self.attributes.items()})
         return out
-
-
-def model_fingerprint(ml) -> str:
-    """First 16 hex digits of the SHA-256 of the model's weights file ("" when unknown); cached per
-    model object and file modification time."""
-    folder = getattr(ml, "folder", None)
-    weights = Path(folder) / "model.safetensors" if folder else None
-    if weights is None or not weights.exists():
-        return ""
-    key = (str(weights), weights.stat().st_mtime_ns)
-    cache = ml.__dict__.setdefault("_fingerprint", {}) if hasattr(ml, "__dict__") else {}
-    if key not in cache:
-        cache.clear()
-        cache[key] = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    return cache[key]
-
-
-def scoring_model(ml):
-    """The model that typicality scores come from: ``ml.scorer`` (a density-trained model when the
-    model folder ships one), else ``ml`` itself."""
-    return getattr(ml, "scorer", ml)
-
-
-def check_scores_comparable(ml, index: "LatentIndex") -> None:
-    """Raise ValueError when the index's reference scores were made by another scoring model."""
-    want = index.meta.get("score_model_fingerprint", index.meta.get("model_fingerprint", ""))
-    have = model_fingerprint(scoring_model(ml))
-    if want and have and want != have:
-        raise ValueError("the index's reference scores were computed by another scoring model than this "
-                         "model's; rebuild it with `musiclatent index DATASET_OR_FOLDER --model MODEL --out "
-                         "MODEL/index`")
-
-
-def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH) -> np.ndarray:
-    """Negative ELBO per step in batches: (n, T), style or (n,) styles -> (n,) float32."""
-    tokens = np.asarray(tokens, np.int64)
-    per_row = isinstance(styles, (list, tuple, np.ndarray))
-    out = [ml.score(tokens[i:i + batch], list(styles[i:i + batch]) if per_row else styles)
-           for i in range(0, len(tokens), batch)]
-    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
-
-
-def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, batch: int = SCORE_BATCH) -> np.ndarray:
-    """Local scores (:func:`local_scores`) of phrases (n, T) with these ``scores`` under a style or
-    (n,) ``styles``: the phrases' near variants are scored the same way; (n,) float32."""
-    per_row = isinstance(styles, (list, tuple, np.ndarray))
-    out = []
-    for i in range(0, len(tokens), batch):
-        style = list(styles[i:i + batch]) if per_row else styles
-        variants = near_variants(np.asarray(tokens[i:i + batch]))
-        out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style) for v in variants])))
-    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
 def max_phrases_for(ml, max_mb: float) -> int:

@@ -1,0 +1,86 @@
+"""Corpora to index: phrases of a prepared dataset, or of music files tiled into phrases.
+
+Disk is touched only by ``read_corpus_*``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from musiclatent.representations import MELODY
+
+__all__ = ["Corpus", "is_dataset_folder", "read_corpus_dataset", "read_corpus_files"]
+
+
+@dataclass
+class Corpus:
+    """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ;
+    bar (n,) int32, the phrase's first bar counted from 0 (people see ``bar + 1``)."""
+
+    tokens: np.ndarray
+    style: np.ndarray
+    file: np.ndarray
+    bar: np.ndarray
+    split: np.ndarray
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def subset(self, idx: np.ndarray) -> "Corpus":
+        return Corpus(self.tokens[idx], self.style[idx], self.file[idx], self.bar[idx], self.split[idx], self.skipped)
+
+
+def is_dataset_folder(path: str | os.PathLike) -> bool:
+    """True for a folder written by ``musiclatent prepare``."""
+    return (Path(path) / "manifest.json").exists() and (Path(path) / "phrases.npz").exists()
+
+
+def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
+    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece (from 0)."""
+    from musiclatent.data.dataset import load_dataset
+
+    ds = load_dataset(folder)
+    sources = np.asarray([p["source"] for p in ds.manifest["pieces"]], dtype=object)
+    names = np.asarray(ds.style_names, dtype=object)
+    return Corpus(ds.tokens.astype(np.uint8), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
+                  np.where(ds.split == 1, "validation", "train").astype(object))
+
+
+def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,
+                      keep_empty: bool = False) -> Corpus:
+    """Music files/folders tiled into consecutive phrases of ``steps`` steps.
+
+    A folder's first sub-folder name is the style. Phrases without a note are
+    dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``.
+    """
+    from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
+    from musiclatent.generation.songs import song_phrases
+
+    toks, styles, files, starts, skipped = [], [], [], [], []
+    for path, style in find_music_files(paths):
+        try:
+            pieces = read_melodies(path, track=track)
+        except MusicReadError as err:
+            skipped.append(f"{path}: {err}")
+            continue
+        for pid, mel in pieces:
+            if isinstance(mel, Exception):
+                skipped.append(f"{pid}: {mel}")
+                continue
+            phrases = song_phrases(mel, steps).phrases
+            keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= MELODY.pitch_offset).any(1)
+            if not keep.any():
+                skipped.append(f"{pid}: no notes")
+            for i in np.flatnonzero(keep):
+                toks.append(phrases[i])
+                styles.append(style)
+                files.append(pid)
+                starts.append(int(i) * bars)
+    n = len(toks)
+    return Corpus(np.asarray(toks, np.uint8).reshape(n, steps), np.asarray(styles, object),
+                  np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped)

@@ -1,0 +1,73 @@
+"""Typicality scores of phrases under a model's scorer, in batches, and whose scores they are.
+
+A model folder may ship a ``scorer/`` (a density-trained twin, see
+:mod:`musiclatent.latent.index`); :func:`scoring_model` picks it, and
+:func:`model_fingerprint` names the weights that made an index's scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from musiclatent.latent.typicality import local_scores, near_variants
+
+__all__ = ["SCORE_BATCH", "model_fingerprint", "scoring_model", "check_scores_comparable", "batched_scores",
+           "batched_local_scores"]
+
+SCORE_BATCH = 256
+
+
+def model_fingerprint(ml) -> str:
+    """First 16 hex digits of the SHA-256 of the model's weights file ("" when unknown); cached per
+    model object and file modification time."""
+    folder = getattr(ml, "folder", None)
+    weights = Path(folder) / "model.safetensors" if folder else None
+    if weights is None or not weights.exists():
+        return ""
+    key = (str(weights), weights.stat().st_mtime_ns)
+    cache = ml.__dict__.setdefault("_fingerprint", {}) if hasattr(ml, "__dict__") else {}
+    if key not in cache:
+        cache.clear()
+        cache[key] = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    return cache[key]
+
+
+def scoring_model(ml):
+    """The model that typicality scores come from: ``ml.scorer`` (a density-trained model when the
+    model folder ships one), else ``ml`` itself."""
+    return getattr(ml, "scorer", ml)
+
+
+def check_scores_comparable(ml, index) -> None:
+    """Raise ValueError when the reference scores of ``index`` (a LatentIndex) were made by another
+    scoring model."""
+    want = index.meta.get("score_model_fingerprint", index.meta.get("model_fingerprint", ""))
+    have = model_fingerprint(scoring_model(ml))
+    if want and have and want != have:
+        raise ValueError("the index's reference scores were computed by another scoring model than this "
+                         "model's; rebuild it with `musiclatent index DATASET_OR_FOLDER --model MODEL --out "
+                         "MODEL/index`")
+
+
+def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH) -> np.ndarray:
+    """Negative ELBO per step in batches: (n, T), style or (n,) styles -> (n,) float32."""
+    tokens = np.asarray(tokens, np.int64)
+    per_row = isinstance(styles, (list, tuple, np.ndarray))
+    out = [ml.score(tokens[i:i + batch], list(styles[i:i + batch]) if per_row else styles)
+           for i in range(0, len(tokens), batch)]
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, batch: int = SCORE_BATCH) -> np.ndarray:
+    """Local scores (:func:`local_scores`) of phrases (n, T) with these ``scores`` under a style or
+    (n,) ``styles``: the phrases' near variants are scored the same way; (n,) float32."""
+    per_row = isinstance(styles, (list, tuple, np.ndarray))
+    out = []
+    for i in range(0, len(tokens), batch):
+        style = list(styles[i:i + batch]) if per_row else styles
+        variants = near_variants(np.asarray(tokens[i:i + batch]))
+        out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style) for v in variants])))
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
