@@ -8,8 +8,9 @@ pure functions post-process the output's note stream against the input's:
   sounds (a note that began in a rest starts where the input's note starts);
 * :func:`keep_register` moves the output by whole octaves so that its pitch
   centre is nearest the input's, then folds single notes that leave the input's
-  range (plus a small margin) back by octaves. Pitch classes, hence the key,
-  never change.
+  range (plus a small margin) back by octaves, and while the pitch centres
+  still differ by more than 4 semitones, moves the farthest pitch by an octave
+  toward the input's centre. Pitch classes, hence the key, never change.
 
 :func:`respect_measures` reports what a musician would check: the share of the
 input's rest steps that stay silent, and the differences of pitch centre and range.
@@ -26,6 +27,7 @@ __all__ = ["sounding", "keep_rests", "pitch_centre", "pitch_range", "keep_regist
            "respect_measures", "REGISTER_MARGIN"]
 
 REGISTER_MARGIN = 2   # semitones a note may lie beyond the input's range before it is folded back
+CENTRE_TOLERANCE = 4  # semitones the output's pitch centre may differ from the input's
 OCTAVE = 12
 
 
@@ -73,13 +75,18 @@ def pitch_range(notes: np.ndarray) -> int:
     return int(notes[:, 0].max() - notes[:, 0].min()) if len(notes) else 0
 
 
-def keep_register(notes: np.ndarray, reference: np.ndarray, margin: int = REGISTER_MARGIN) -> np.ndarray:
+def keep_register(notes: np.ndarray, reference: np.ndarray, margin: int = REGISTER_MARGIN,
+                  tolerance: float = CENTRE_TOLERANCE) -> np.ndarray:
     """Move notes (n, 3) by octaves into the register of ``reference`` (m, 3).
 
     First the whole line moves by the number of octaves that brings its pitch
     centre nearest the reference's; then each note still more than ``margin``
     semitones outside the reference's range moves by the octaves that bring it
-    nearest that range. Times never change; pitches stay in 0..127.
+    nearest that range. Octaves alone leave the centres up to 6 semitones
+    apart, so while they differ by more than ``tolerance``, every note of the
+    farthest pitch on the far side moves an octave toward the reference's
+    centre, if it stays inside the range (plus margin). Times never change;
+    pitches stay in 0..127.
     """
     notes = np.array(notes, np.int32).reshape(-1, 3)
     reference = np.asarray(reference).reshape(-1, 3)
@@ -97,6 +104,28 @@ def keep_register(notes: np.ndarray, reference: np.ndarray, margin: int = REGIST
     while (p < 0).any() or (p > 127).any():
         p[p < 0] += OCTAVE
         p[p > 127] -= OCTAVE
+    return _pull_centre(notes, reference, lo, hi, tolerance)
+
+
+def _pull_centre(notes: np.ndarray, reference: np.ndarray, lo: int, hi: int, tolerance: float) -> np.ndarray:
+    """Move whole pitches by an octave toward the reference's centre, the farthest first, while the
+    centres differ by more than ``tolerance`` and each move brings them closer within [lo, hi]."""
+    target = pitch_centre(reference)
+    weights = np.maximum(1, notes[:, 2] - notes[:, 1])
+    for _ in range(len(np.unique(notes[:, 0]))):
+        diff = pitch_centre(notes) - target
+        if abs(diff) <= tolerance:
+            break
+        step = -OCTAVE if diff > 0 else OCTAVE
+        movable = [q for q in np.unique(notes[:, 0]) if lo <= q + step <= hi]
+        if not movable:
+            break
+        q = max(movable) if diff > 0 else min(movable)          # the farthest pitch on the far side
+        moved = notes[:, 0] == q
+        new = diff + step * weights[moved].sum() / weights.sum()
+        if abs(new) >= abs(diff):
+            break
+        notes[moved, 0] += step
     return notes
 
 
