@@ -7,7 +7,7 @@ import pretty_midi
 import pytest
 
 from musiclatent.constants import NOTE_ON_OFFSET as N
-from musiclatent.midi.io import from_abc_text, from_midi_bytes
+from musiclatent.midi.io import MusicReadError, from_abc_text, from_midi_bytes
 from musiclatent.midi.melody import Track, bars_from_time_signatures, choose_melody_track, melody_windows
 
 
@@ -47,7 +47,7 @@ def test_melody_track_by_name_and_forced():
     assert mel.track["name"] == "Lead Vocal" and "vocal" in mel.track["reason"]
     forced = from_midi_bytes(midi_bytes(three_track()), track="Piano")
     assert forced.track["reason"].startswith("forced")
-    with pytest.raises(Exception, match="no track"):
+    with pytest.raises(MusicReadError, match="no track"):
         from_midi_bytes(midi_bytes(three_track()), track="Bassoon")
 
 
