@@ -1,7 +1,9 @@
-"""Pathological sizes stay bounded: refused or cut, with a message, in bounded time and memory.
+"""Pathological sizes stay bounded: refused or cut, with a message, in bounded memory.
 
-Each case runs in a fresh subprocess that measures its own peak-RSS growth
-and CPU time (CPU, not wall time: the bound must hold on a busy machine).
+Each case runs in a fresh subprocess under a 3 GB address-space limit and
+measures its own peak-RSS growth. It also reports its CPU time, but asserts
+none: speed belongs in benchmarks (``benchmarks/fuzz_long.py`` times the
+readers); a reader that hangs still fails here, at the subprocess timeout.
 Inputs are built from raw bytes, so making a 50 MB file takes milliseconds.
 Run with ``-s`` to see the measured figures.
 """
@@ -21,7 +23,7 @@ from musiclatent.midi.guards import MAX_ABC_MUSIC_CHARS
 from tests import fuzz_cases as fc
 
 MAX_RSS_GROWTH_MB = 500
-MAX_CPU_S = 20
+HANG_S = 600  # wall-clock seconds before a case counts as hung (not a speed bound)
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = textwrap.dedent("""
@@ -108,7 +110,7 @@ def test_pathological_size_is_bounded(name, tmp_path):
     path = tmp_path / file_name
     path.write_bytes(build())
     proc = subprocess.run([sys.executable, "-c", CHILD, str(path), mode], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=HANG_S)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     size_mb = path.stat().st_size / 1e6
@@ -116,6 +118,5 @@ def test_pathological_size_is_bounded(name, tmp_path):
           f"cpu {report['cpu_s']} s, peak RSS +{report['rss_growth_mb']} MB")
     assert report["outcome"] == outcome
     assert fragment.lower() in report["message"].lower()
-    assert report["cpu_s"] < MAX_CPU_S
     assert report["rss_growth_mb"] < MAX_RSS_GROWTH_MB
 
