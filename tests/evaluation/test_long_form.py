@@ -34,3 +34,30 @@ def test_held_shares_over_two_and_four_bars():
     tok[2, 65] = 1                # held 65 steps: over 4 bars
     # row 3: one note held through all 16 bars
     assert held_shares(tok) == {"held_over_2_bars": 0.75, "held_over_4_bars": 0.5}
+
+
+def test_bar_repeat_share_counts_matching_bar_pairs():
+    from musiclatent.evaluation.long_form import bar_repeat_share
+
+    bar_a = np.zeros(16, np.int64)
+    bar_a[[0, 8]] = N
+    bar_b = np.zeros(16, np.int64)
+    bar_b[[0, 4, 12]] = N + 2
+    piece = np.concatenate([bar_a, bar_a, bar_b, np.ones(16, np.int64)])   # the silent bar is left out
+    assert bar_repeat_share(piece[None]).tolist() == [pytest.approx(1 / 3)]
+
+
+def test_mittal_scores_are_one_for_identical_sets_and_fall_for_constant_pieces():
+    from musiclatent.evaluation.long_form import framewise_overlaps, mittal_scores
+
+    rng = np.random.default_rng(0)
+    real = np.zeros((8, 16 * 16), np.int64)
+    for row in real:
+        row[::4] = N + rng.integers(-7, 8, 64)
+    oa = framewise_overlaps(real)
+    assert len(oa["pitch"]) == 8 * 6                     # 4-bar frames, hop 2 bars: 7 frames, 6 adjacent pairs
+    same = mittal_scores(oa, oa)
+    assert same["pitch_consistency"] == 1.0 and same["duration_variance"] == 1.0
+    flat = np.zeros_like(real)
+    flat[:, ::4] = N                                      # one pitch throughout: adjacent frames overlap fully
+    assert mittal_scores(framewise_overlaps(flat), oa)["pitch_consistency"] < 1.0
