@@ -51,7 +51,7 @@ def cmd_prepare(args) -> int:
                            corpus=args.corpus, progress=not args.quiet, command=command)
     skipped = manifest["files_skipped"]
     print(f"{manifest['files_ok']} pieces -> {manifest['phrases']} phrases of {manifest['bars']} bars "
-          f"({manifest['phrases_validation']} validation) in {args.out}")
+          f"({manifest['phrases_validation']} validation, {manifest.get('phrases_test', 0)} test) in {args.out}")
     for style, n in manifest["styles"].items():
         print(f"  {style:12s} {n:8d}")
     if skipped:

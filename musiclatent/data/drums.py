@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclatent.data.prepare import is_validation
+from musiclatent.data.prepare import SPLIT_NAMES, piece_split
 from musiclatent.midi.drums import DrumPart, from_midi_drums, read_drums
 from musiclatent.midi.io import MusicReadError, find_music_files
 from musiclatent.representations.drums import DRUMS, N_DRUM_CLASSES
@@ -86,7 +86,7 @@ def folder_pieces(inputs: list[str]):
             if f.suffix.lower() not in (".mid", ".midi"):
                 continue
             name = str(f.relative_to(base)) if base.is_dir() else f.name
-            split = "validation" if is_validation(name) else "train"
+            split = SPLIT_NAMES[piece_split(name)]
             try:
                 part = read_drums(f, style=style, name=name)
             except MusicReadError as err:

@@ -32,7 +32,11 @@ from musiclatent.data.corpus import CORPUS_STYLES, corpus_files, music21_corpus_
 
 FILES_PER_UNIT = 16
 TUNES_PER_UNIT = 60
-VAL_MODULUS = 10  # a piece is validation when crc32(piece id) % 10 == 0
+VAL_MODULUS = 10  # a piece is held out when crc32(piece id) % 10 == 0; half of those are test
+SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_RULE = (f"a piece is held out when zlib.crc32(piece id) % {VAL_MODULUS} == 0: validation when "
+              f"crc32 // {VAL_MODULUS} is even, test when odd (split by tune, never by window); "
+              "no training run or model choice looks at the test split")
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,17 @@ class Unit:
         return h.hexdigest()[:12]
 
 
+def piece_split(piece_id: str) -> int:
+    """The fixed tune-level split rule: 0 train, 1 validation, 2 test (see ``SPLIT_RULE``)."""
+    h = zlib.crc32(piece_id.encode("utf-8"))
+    if h % VAL_MODULUS:
+        return 0
+    return 2 if (h // VAL_MODULUS) % 2 else 1
+
+
 def is_validation(piece_id: str) -> bool:
-    """The fixed tune-level split rule: crc32 of the piece id, modulo 10, is 0."""
-    return zlib.crc32(piece_id.encode("utf-8")) % VAL_MODULUS == 0
+    """True for validation pieces (not test, not train)."""
+    return piece_split(piece_id) == 1
 
 
 def plan_units(inputs: list[str], corpus: str | None = None) -> list[Unit]:
@@ -169,7 +181,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
                 style_names.append(mel.style)
                 style_counts[mel.style] = 0
             pid = len(pieces)
-            is_val = is_validation(mel.source)
+            split_code = piece_split(mel.source)
             kept = 0
             for tok, b in zip(win.tokens, win.start_bars):
                 h = tok.tobytes()
@@ -181,14 +193,14 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
                 piece_idx.append(pid)
                 start_bar.append(b)
                 style_idx.append(style_names.index(mel.style))
-                split.append(1 if is_val else 0)
+                split.append(split_code)
                 kept += 1
             if kept == 0:
                 skipped.append({"path": mel.source, "reason": "every window duplicates an earlier phrase"})
                 continue
             style_counts[mel.style] += kept
             tracks[mel.source] = mel.track
-            pieces.append({**mel.meta(), "split": "validation" if is_val else "train"})
+            pieces.append({**mel.meta(), "split": SPLIT_NAMES[split_code]})
     arrays = {
         "tokens": np.asarray(tokens, dtype=np.uint8).reshape(-1, steps),
         "piece": np.asarray(piece_idx, dtype=np.int32),
@@ -200,7 +212,8 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
         "files_ok": len(pieces),
         "files_skipped": skipped,
         "phrases": int(len(tokens)),
-        "phrases_validation": int(np.sum(arrays["split"])),
+        "phrases_validation": int(np.sum(arrays["split"] == 1)),
+        "phrases_test": int(np.sum(arrays["split"] == 2)),
         "duplicates_dropped": n_dupes,
         "styles": {s: style_counts[s] for s in style_names},
         "style_names": style_names,
@@ -209,7 +222,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
         "steps": steps,
         "tracks": tracks,
         "pieces": pieces,
-        "validation_rule": f"piece is validation when zlib.crc32(piece id) % {VAL_MODULUS} == 0 (split by tune, never by window)",
+        "validation_rule": SPLIT_RULE,
     }
     return arrays, manifest
 

@@ -9,7 +9,7 @@ import pytest
 
 from musiclatent.cli.main import main as cli_main
 from musiclatent.data.dataset import load_dataset
-from musiclatent.data.prepare import is_validation, prepare
+from musiclatent.data.prepare import piece_split, prepare
 from musiclatent.midi.io import MusicReadError, read_melody
 
 from tests.conftest import make_song
@@ -85,7 +85,7 @@ def test_prepare_mixed_folder(mixed_folder, tmp_path):
     for pid in np.unique(data.piece):
         assert len(np.unique(data.split[data.piece == pid])) == 1
         src = manifest["pieces"][pid]["source"]
-        assert bool(data.split[data.piece == pid][0]) == is_validation(src)
+        assert int(data.split[data.piece == pid][0]) == piece_split(src)
 
 
 def _digest(folder):
@@ -120,3 +120,11 @@ def test_cli_exit_codes(mixed_folder, tmp_path, capsys):
     assert cli_main(["prepare", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
     manifest = json.loads((tmp_path / "none" / "manifest.json").read_text())
     assert manifest["phrases"] == 0 and manifest["files_skipped"][0]["reason"] == "empty file"
+
+
+def test_piece_split_holds_out_a_tenth_half_of_it_test():
+    """The rule is a pure function of the piece id: about 5% validation and 5% test, never by window."""
+    codes = np.array([piece_split(f"book.abc#{i}") for i in range(4000)])
+    assert set(np.unique(codes)) == {0, 1, 2}
+    assert 0.035 < (codes == 1).mean() < 0.065 and 0.035 < (codes == 2).mean() < 0.065
+    assert [piece_split(f"book.abc#{i}") for i in range(50)] == codes[:50].tolist()
