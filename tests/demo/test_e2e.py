@@ -1,8 +1,9 @@
 """End-to-end: the web app in Debian's chromium, driven by Playwright.
 
 Never downloads a browser: it uses ``/usr/bin/chromium`` (``apt-get install -y
-chromium``) and skips with a reason when that is missing. Run with
-``pytest -m e2e tests/test_e2e.py``.
+chromium``) and skips with a reason when that is missing, except under
+``CI=true``, where a missing browser fails the test. Run with
+``pytest -m e2e tests/demo/test_e2e.py``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def app_url(debug_model):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+        reason = f"Debian chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":  # CI must not go green without its browser test
+            pytest.fail(f"{reason}; under CI=true the browser test must run")
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
