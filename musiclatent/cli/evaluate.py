@@ -56,8 +56,9 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True,
                    help="prepared dataset folder, or a folder/file of music to prepare on the fly")
     p.add_argument("--json", default=None, metavar="OUT", help="write the full result as JSON here")
-    p.add_argument("--split", default=d.split, choices=["auto", "validation", "train", "all"],
-                   help="phrases to evaluate (default auto: the validation split if there is one, else all)")
+    p.add_argument("--split", default=d.split, choices=["auto", "validation", "train", "test", "all"],
+                   help="phrases to evaluate (default auto: the validation split if there is one, else all; "
+                        "for drum models the test split if there is one)")
     p.add_argument("--max-phrases", type=int, default=d.max_phrases, metavar="N",
                    help="reconstruction on a random N phrases of the split (default 0: all)")
     p.add_argument("--samples", type=int, default=d.samples, metavar="N",
@@ -85,6 +86,21 @@ def add_commands(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes when preparing a raw folder (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_evaluate)
+
+
+def _evaluate_drums(ml, args, settings, log) -> int:
+    """A drum model: the sections of :mod:`musiclatent.evaluation.drums`."""
+    from musiclatent.evaluation.drums import evaluate_drums, format_drum_table, load_drum_eval_data
+
+    result = evaluate_drums(ml, load_drum_eval_data(args.data, ml.bars), settings, log=log)
+    result["model"]["source"], result["data"]["source"] = args.model, args.data
+    print(format_drum_table(result))
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n")
+        log(f"wrote {out}")
+    return 0
 
 
 def cmd_evaluate(args) -> int:
@@ -118,6 +134,8 @@ def cmd_evaluate(args) -> int:
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from None
     log(f"loading data from {args.data} ...")
+    if ml.representation.name == "drums":
+        return _evaluate_drums(ml, args, settings, log)
     data = load_eval_data(args.data, ml.bars, workers=args.workers)
     classifier = None
     if "style" in sections or args.save_classifier:

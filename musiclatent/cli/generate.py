@@ -64,6 +64,13 @@ def _load(args, bars: int | None = None):
     return ml
 
 
+def _drums(ml, args, command: str):
+    """A drum model's commands run in :mod:`musiclatent.cli.drums`; None for a melody model."""
+    from musiclatent.cli.drums import dispatch
+
+    return dispatch(ml, args, command)
+
+
 def _read(path, track):
     from musiclatent.midi.io import read_melody
 
@@ -85,6 +92,8 @@ def cmd_sample(args) -> int:
     from musiclatent.generation import studio
 
     ml = _load(args, args.bars)
+    if (done := _drums(ml, args, "sample")) is not None:
+        return done
     res = studio.sample(ml, n=args.n, bars=args.bars, style=args.style,
                         temperature=0.5 if args.temperature is None else args.temperature, seed=args.seed,
                         attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
@@ -96,6 +105,8 @@ def cmd_interpolate(args) -> int:
     from musiclatent.generation import studio
 
     ml = _load(args)
+    if (done := _drums(ml, args, "interpolate")) is not None:
+        return done
     a, b = _read(args.a, args.track), _read(args.b, args.track_b or args.track)
     print(f"A: {args.a}: melody track {a.track.get('name')!r} ({a.track.get('reason')})")
     print(f"B: {args.b}: melody track {b.track.get('name')!r} ({b.track.get('reason')})")
@@ -110,6 +121,7 @@ def cmd_restyle(args) -> int:
     from musiclatent.generation import studio
 
     ml = _load(args)
+    _drums(ml, args, "restyle")
     if args.style is None:
         from musiclatent.cli.main import UserError
 
@@ -136,6 +148,8 @@ def _respect(args) -> dict:
 def _walk_from_song(args, op, label: str, **options) -> int:
     """vary and continue: a song in, n phrases from latent steps around it out."""
     ml = _load(args)
+    if (done := _drums(ml, args, {"variation": "vary"}.get(label, label))) is not None:
+        return done
     mel = _read(args.input, args.track)
     res = op(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
              temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
@@ -182,6 +196,8 @@ def cmd_encode(args) -> int:
     from musiclatent.generation.songs import song_phrases
 
     ml = _load(args)
+    if (done := _drums(ml, args, "encode")) is not None:
+        return done
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows, zs = [], []

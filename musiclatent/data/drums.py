@@ -7,7 +7,7 @@ sub-folder name is the style, as for melodies).
 
 The Groove corpus keeps its official train/validation/test split from
 ``info.csv``; other files are split by piece with the melody rule
-(``crc32(piece id) % 10 == 0`` is validation). Windows of ``bars`` bars start on
+(:func:`musiclatent.data.prepare.piece_split`). Windows of ``bars`` bars start on
 every bar; a window needs a hit in each of its bars, except that a piece
 shorter than one window (most Groove fills last under a bar) gives one window,
 padded with silence. Exact duplicate windows are dropped within a split.
@@ -171,10 +171,20 @@ def merge_pieces(pieces, bars: int, style_names: list[str]) -> tuple[dict, dict]
         "style_names": style_names,
         "steps_per_quarter": DRUMS.steps_per_quarter, "bars": bars, "steps": steps,
         "pieces": kept_pieces,
-        "validation_rule": "Groove MIDI Dataset: its official split (info.csv); other files: validation when "
-                           "zlib.crc32(piece id) % 10 == 0. Split 2 is test, never trained on.",
+        "validation_rule": "Groove MIDI Dataset: its official split (info.csv); other files: the melody "
+                           "rule (musiclatent.data.prepare.piece_split). Split 2 is test, never trained on.",
     }
     return arrays, manifest
+
+
+def velocity_profile(data_dir: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The mean velocity level of each kit class on each step of a drum dataset's training windows,
+    as model extras: ``{"drum.velocity": (T, 9) float32}``."""
+    from musiclatent.generation.drums import VELOCITY_KEY, velocity_table
+
+    with np.load(Path(data_dir) / "phrases.npz", allow_pickle=False) as z:
+        train = z["split"] == 0
+        return {VELOCITY_KEY: velocity_table(z["tokens"][train], z["velocity"][train])}
 
 
 def prepare_drums(inputs: list[str], out: str | os.PathLike, bars: int = 2, corpus: str | None = None,

@@ -41,7 +41,7 @@ SECTIONS = ("reconstruction", "realism", "interpolation", "style", "samples")
 class EvalSettings:
     """How much to measure; the defaults take a few minutes on two CPU cores."""
 
-    split: str = "auto"          # validation | train | all | auto (validation if any, else all)
+    split: str = "auto"          # validation | train | test | all | auto (validation if any, else all)
     max_phrases: int = 0         # reconstruction on at most this many phrases (0 = the whole split)
     samples: int = 512           # realism: prior samples, compared with as many real phrases
     temperature: float = 0.5     # for prior samples (realism and style)
@@ -57,8 +57,8 @@ class EvalSettings:
         unknown = set(self.sections) - set(SECTIONS)
         if unknown:
             raise ValueError(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
-        if self.split not in ("auto", "validation", "train", "all"):
-            raise ValueError(f"split must be auto, validation, train or all, not {self.split!r}")
+        if self.split not in ("auto", "validation", "train", "test", "all"):
+            raise ValueError(f"split must be auto, validation, train, test or all, not {self.split!r}")
         if self.interp_steps < 1:
             raise ValueError("interp_steps must be at least 1")
 
@@ -98,7 +98,8 @@ def split_mask(data: PhraseSet, split: str) -> tuple[np.ndarray, str]:
     """Rows to evaluate and the split actually used ("auto" falls back to all when no validation exists)."""
     if split == "auto":
         split = "validation" if (data.split == 1).any() else "all"
-    masks = {"validation": data.split == 1, "train": data.split == 0, "all": np.ones(len(data), bool)}
+    masks = {"validation": data.split == 1, "train": data.split == 0, "test": data.split == 2,
+             "all": np.ones(len(data), bool)}
     return masks[split], split
 
 

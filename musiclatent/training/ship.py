@@ -40,7 +40,15 @@ def compute_extras(ml: MusicLatent, data_dir: str | Path, max_phrases: int = 200
     # unconditioned encodings keep each phrase's style in z: attribute vectors and the
     # per-style means that restyle moves between live in that space
     z = encode_all(ml, toks, np.zeros_like(styles))
-    extras = {f"attr.{k}": v for k, v in attribute_vectors(z, compute_attributes(toks)).items()}
+    drums = ml.representation.name == "drums"
+    if drums:    # drum attributes under the same names, and the velocity profile drum files are written with
+        from musiclatent.data.drums import velocity_profile
+        from musiclatent.generation.drums import drum_attributes
+
+    attrs = drum_attributes(toks) if drums else compute_attributes(toks)
+    extras = {f"attr.{k}": v for k, v in attribute_vectors(z, attrs).items()}
+    if drums:
+        extras.update(velocity_profile(data_dir))
     for sid, name in enumerate(ml.styles):
         if sid == 0:
             continue
