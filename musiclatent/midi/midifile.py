@@ -26,6 +26,7 @@ from musiclatent.constants import (
 from musiclatent.midi.formats import MusicReadError
 from musiclatent.midi.guards import MAX_EVENTS, count_midi_events
 from musiclatent.midi.melody import Melody, Track, bars_from_time_signatures, choose_melody_track, clip_bars, quantize_quarters
+from musiclatent.midi.meter import IMPLAUSIBLE, bars_from_guess, infer_meter
 from musiclatent.representations.pianoroll import skyline
 
 __all__ = ["from_midi_bytes", "to_pretty_midi"]
@@ -133,12 +134,27 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
         raise MusicReadError("the melody track has no notes")
     end_q = float(notes[:, 2].max()) / steps_per_quarter
     ts = [(t / tpb, n, d) for t, n, d in time_sigs if t / tpb < end_q]
-    bars = clip_bars(bars_from_time_signatures(ts, end_q, steps_per_quarter), steps_per_quarter)
+    meter_info = None
+    if not ts or all((n, d) in IMPLAUSIBLE for _, n, d in ts):
+        # no meter, or one that cannot be the music's (1/4 over 4/4 from DAW exports): infer it from
+        # every track's notes (accompaniment and drums carry the accents)
+        every = [tr for tr in tracks if len(tr.notes)]
+        guess = infer_meter(np.concatenate([tr.notes for tr in every]),
+                            np.concatenate([tr.velocities for tr in every]), steps_per_quarter)
+        declared = "{}/{}".format(*ts[0][1:]) if ts else None
+        meter_info = {"inferred": "{}/{}".format(*guess.meter), "declared": declared,
+                      "downbeat_step": guess.downbeat, "confidence": round(guess.confidence, 3)}
+        ts = [(guess.downbeat / steps_per_quarter, *guess.meter)]
+        bars = clip_bars(bars_from_guess(guess, int(round(end_q * steps_per_quarter))), steps_per_quarter)
+    else:
+        bars = clip_bars(bars_from_time_signatures(ts, end_q, steps_per_quarter), steps_per_quarter)
     qpm = next((q for t, q in tempos if t <= notes[0, 1] * tpb / steps_per_quarter), tempos[0][1] if tempos else DEFAULT_QPM)
-    first_ts = (ts[0][1], ts[0][2]) if ts and ts[0][0] <= 0 else DEFAULT_TIME_SIGNATURE
+    first_ts = (ts[0][1], ts[0][2]) if ts and (ts[0][0] <= 0 or meter_info) else DEFAULT_TIME_SIGNATURE
     vel = int(np.median(chosen.velocities)) if chosen.velocities is not None and len(chosen.velocities) else DEFAULT_VELOCITY
     track_info = {"index": chosen.index, "name": chosen.name, "reason": reason,
                   "candidates": [t.name for t in tracks]}
+    if meter_info:
+        track_info["meter"] = meter_info
     if n_cut[pick]:
         track_info["cut"] = f"song cut after {MAX_QUARTERS:,} quarter notes: {n_cut[pick]:,} later notes dropped"
     return Melody(
