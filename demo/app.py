@@ -225,7 +225,7 @@ def build_explore(generator: Generator) -> None:
 
 
 def build_demo(generator: Generator, store: OutputStore | None = None,
-               examples: ExampleSongs | None = None) -> gr.Blocks:
+               examples: ExampleSongs | None = None, drums=None) -> gr.Blocks:
     """The whole page, queued, for a :class:`~demo.handlers.Generator`.
 
     Parameters
@@ -237,6 +237,8 @@ def build_demo(generator: Generator, store: OutputStore | None = None,
         deleted at exit).
     examples : ExampleSongs, optional
         The example tunes (default: ``demo/examples``).
+    drums : MusicLatent or LazyModel, optional
+        A drum model; when given, the page has a Drums tab (``demo/drums_tab.py``).
     """
     if store is None:
         store = OutputStore()
@@ -251,8 +253,15 @@ def build_demo(generator: Generator, store: OutputStore | None = None,
                 build_interpolate_tab(h, generator)
             with gr.Tab("Restyle & vary", id="restyle"):
                 build_restyle_tab(h, generator)
+            if drums is not None:
+                from demo.drums_tab import about_markdown, build_drums_tab
+
+                with gr.Tab("Drums", id="drums"):
+                    demo.drum_handlers = build_drums_tab(drums, store)
             with gr.Tab("About", id="about"):
                 build_about_tab(generator)
+                if drums is not None:
+                    gr.Markdown(about_markdown())
             with gr.Tab("Explore", id="explore"):
                 build_explore(generator)
     demo.handlers = h  # for tests and benchmarks
@@ -321,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, args.threads))  # small batches: one thread each is fastest
     warm_up(generator)
     print(f"serving {', '.join(generator.names)} at http://{args.host}:{args.port}")
-    launch(build_demo(generator), args.host, args.port, args.share)
+    from demo.drums_tab import load_drum_model
+
+    launch(build_demo(generator, drums=load_drum_model()), args.host, args.port, args.share)
     return 0
 
 
