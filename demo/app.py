@@ -74,7 +74,10 @@ def result_slots(prefix: str) -> list:
 
 
 def song_picker(h: Handlers, which: str, prefix: str) -> tuple:
-    """Upload or example pick, the melody-track choice and a line about the song."""
+    """Upload or example pick, the melody-track choice, the bars to use and lines about the song.
+
+    Returns (upload, example, track, info, from bar, number of bars).
+    """
     with gr.Group():
         upload = gr.File(label=f"{which}: upload MIDI, ABC or MusicXML", type="filepath", elem_id=f"{prefix}-upload")
         example = gr.Dropdown(h.examples.choices(), value="", label="…or pick an example tune",
@@ -82,13 +85,32 @@ def song_picker(h: Handlers, which: str, prefix: str) -> tuple:
         track = gr.Dropdown([("automatic", "auto")], value="auto", label="Melody track",
                             info="Which track holds the melody; change it if the guess is wrong.",
                             elem_id=f"{prefix}-track")
+        with gr.Row():
+            from_bar = gr.Number(1, precision=0, minimum=0, label="From bar", elem_id=f"{prefix}-from-bar",
+                                 info="As numbered in the file (a pickup is bar 0)")
+            n_bars = gr.Number(0, precision=0, minimum=0, label="Bars", elem_id=f"{prefix}-bars",
+                               info="0 = to the end: the whole song")
     info = gr.Markdown(elem_id=f"{prefix}-info")
     kw = dict(api_visibility="private", concurrency_id="songs", concurrency_limit=4)
-    upload.upload(lambda f: h.on_upload(f, which), upload, [example, info, track], **kw)
+    bars = [from_bar, n_bars]
+    upload.upload(lambda f, fb, nb: h.on_upload(f, which, fb, nb), [upload, *bars], [example, info, track], **kw)
     upload.clear(lambda: h.song_info(None, None, None, which), None, [info, track], **kw)
-    example.input(lambda e: h.on_example(e, which), example, [upload, info, track], **kw)
-    track.input(lambda f, e, t: h.on_track(f, e, t, which), [upload, example, track], info, **kw)
-    return upload, example, track, info
+    example.input(lambda e, fb, nb: h.on_example(e, which, fb, nb), [example, *bars], [upload, info, track], **kw)
+    for field in (track, from_bar, n_bars):
+        field.input(lambda f, e, t, fb, nb: h.on_track(f, e, t, which, fb, nb), [upload, example, track, *bars],
+                    info, **kw)
+    return upload, example, track, info, from_bar, n_bars
+
+
+def zip_button(label: str, elem_id: str, hint: str) -> gr.DownloadButton:
+    """A download button that says what to do while there is nothing to download yet."""
+    return gr.DownloadButton(f"{label} · {hint}", interactive=False, elem_id=elem_id)
+
+
+def enable_zip(event, button: gr.DownloadButton, label: str) -> None:
+    """After ``event`` succeeds, the zip is there: the button can be pressed, with its plain label."""
+    event.success(lambda: gr.update(label=label, interactive=True), None, button, queue=False,
+                  api_visibility="private")
 
 
 def model_radio(generator: Generator) -> gr.Radio:
@@ -117,13 +139,14 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
             go = gr.Button("Generate", variant="primary", elem_id="gen-btn")
         with gr.Column(scale=3):
             status = gr.Markdown(elem_id="gen-status")
-            archive = gr.DownloadButton("Download all MIDI (.zip)", visible=True, elem_id="gen-zip")
+            archive = zip_button("Download all MIDI (.zip)", "gen-zip", "press Generate first")
             slots = result_slots("gen")
     inputs = [style, bars, temperature, n, tempo, program, seed, *sliders]
     gr.Examples([[styles[min(1, len(styles) - 1)], 2, 0.3, 4, 0], [styles[0], 16, 0.6, 2, 7],
                  [styles[-1], 2, 1.0, 8, 42]], [style, bars, temperature, n, seed], label="Try these settings")
     dice.click(h.random_seed, None, seed, queue=False, api_visibility="private")
-    go.click(h.generate, inputs, [*slots, archive, status], api_name="generate", concurrency_id="model")
+    event = go.click(h.generate, inputs, [*slots, archive, status], api_name="generate", concurrency_id="model")
+    enable_zip(event, archive, "Download all MIDI (.zip)")
 
 
 def build_interpolate_tab(h: Handlers, generator: Generator) -> None:
@@ -137,6 +160,8 @@ def build_interpolate_tab(h: Handlers, generator: Generator) -> None:
         steps = gr.Slider(3, 9, value=5, step=1, label="Steps (A and B included)")
         temperature = gr.Slider(0.0, 1.5, value=0.0, step=0.05, label="Temperature")
         seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+        keep_intro = gr.Checkbox(False, label="Keep A's intro and B's outro", elem_id="interp-keep-intro",
+                                 info="Off: the morph starts where A's melody starts and ends where B's ends")
     go = gr.Button("Morph A into B", variant="primary", elem_id="interp-btn")
     names = h.examples.names
     if len(names) >= 2:
@@ -152,22 +177,28 @@ def build_interpolate_tab(h: Handlers, generator: Generator) -> None:
         audio = gr.Audio(label="Listen to the morph", type="filepath", interactive=False, buttons=["download"],
                          elem_id="interp-audio")
         midi = gr.File(label="Morph MIDI", interactive=False, elem_id="interp-midi")
-        archive = gr.DownloadButton("Download morph + steps (.zip)", elem_id="interp-zip")
+        archive = zip_button("Download morph + steps (.zip)", "interp-zip", "morph two songs first")
     gallery = gr.Gallery(label="Each step as a whole song", columns=3, height=2 * ROLL_HEIGHT + 80,
                          object_fit="contain", buttons=["download", "fullscreen"], elem_id="interp-steps")
     step_files = gr.File(label="Step MIDI files", file_count="multiple", interactive=False)
-    go.click(h.interpolate, [model, a[0], a[1], a[2], b[0], b[1], b[2], steps, temperature, seed],
-             [roll, audio, midi, gallery, step_files, archive, status], api_name="interpolate",
-             concurrency_id="model")
+    event = go.click(h.interpolate, [model, a[0], a[1], a[2], b[0], b[1], b[2], steps, temperature, seed,
+                                     keep_intro, a[4], a[5], b[4], b[5]],
+                     [roll, audio, midi, gallery, step_files, archive, status], api_name="interpolate",
+                     concurrency_id="model")
+    enable_zip(event, archive, "Download morph + steps (.zip)")
 
 
 def build_restyle_tab(h: Handlers, generator: Generator) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            upload, example, track, _ = song_picker(h, "Melody", "restyle")
+            upload, example, track, _, from_bar, n_bars = song_picker(h, "Melody", "restyle")
             model = model_radio(generator)
             temperature = gr.Slider(0.0, 1.5, value=0.0, step=0.05, label="Temperature")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+            with gr.Row():
+                keep_rests = gr.Checkbox(True, label="Rest where the input rests", elem_id="restyle-keep-rests")
+                keep_register = gr.Checkbox(True, label="Stay in the input's register", elem_id="restyle-keep-register",
+                                            info="moved back by octaves; the key never changes")
             with gr.Tab("Restyle"):
                 targets = [s for s in generator.styles[1:]] or generator.styles
                 target = gr.Dropdown(targets, value=targets[0], label="Target style")
@@ -186,13 +217,15 @@ def build_restyle_tab(h: Handlers, generator: Generator) -> None:
                                        height=ROLL_HEIGHT, buttons=["download", "fullscreen"])
                 before_audio = gr.Audio(label="Before (WAV)", type="filepath", interactive=False,
                                         buttons=["download"])
-            archive = gr.DownloadButton("Download all MIDI (.zip)", elem_id="restyle-zip")
+            archive = zip_button("Download all MIDI (.zip)", "restyle-zip", "restyle or vary first")
             slots = result_slots("restyle")
     outputs = [before_roll, before_audio, *slots, archive, status]
-    restyle_btn.click(h.restyle, [model, upload, example, track, target, strength, temperature, seed], outputs,
-                      api_name="restyle", concurrency_id="model")
-    vary_btn.click(h.vary, [model, upload, example, track, n, similarity, temperature, seed], outputs,
-                   api_name="vary", concurrency_id="model")
+    options = [keep_rests, keep_register, from_bar, n_bars]
+    for event in (restyle_btn.click(h.restyle, [model, upload, example, track, target, strength, temperature, seed,
+                                                *options], outputs, api_name="restyle", concurrency_id="model"),
+                  vary_btn.click(h.vary, [model, upload, example, track, n, similarity, temperature, seed, *options],
+                                 outputs, api_name="vary", concurrency_id="model")):
+        enable_zip(event, archive, "Download all MIDI (.zip)")
 
 
 def build_about_tab(generator: Generator) -> None:
@@ -208,8 +241,9 @@ def build_about_tab(generator: Generator) -> None:
     gr.Markdown(DAW_HOWTO)
 
 
-def build_explore(generator: Generator) -> None:
-    """The Explore tab comes from ``demo/explore.py`` when that module exists."""
+def build_explore(generator: Generator, tab: gr.Tab | None = None) -> None:
+    """The Explore tab comes from ``demo/explore.py`` when that module exists; its corpus map
+    (the index and the model behind it) loads when ``tab`` is first shown, not at startup."""
     try:
         explore = importlib.import_module("demo.explore")
     except ModuleNotFoundError as err:
@@ -221,7 +255,10 @@ def build_explore(generator: Generator) -> None:
         log.exception("the Explore tab could not be loaded")
         gr.Markdown("_The latent-space explorer could not be loaded; see the server log._")
         return
-    explore.build_explore_tab(generator)
+    parts = explore.build_explore_tab(generator)
+    if tab is not None and isinstance(parts, dict) and "show_map" in parts:
+        fn, inputs, outputs = parts["show_map"]
+        tab.select(fn, inputs, outputs, api_visibility="private", concurrency_id="model")
 
 
 def build_demo(generator: Generator, store: OutputStore | None = None,
@@ -262,8 +299,8 @@ def build_demo(generator: Generator, store: OutputStore | None = None,
                 build_about_tab(generator)
                 if drums is not None:
                     gr.Markdown(about_markdown())
-            with gr.Tab("Explore", id="explore"):
-                build_explore(generator)
+            with gr.Tab("Explore", id="explore") as explore_tab:
+                build_explore(generator, explore_tab)
     demo.handlers = h  # for tests and benchmarks
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
@@ -271,22 +308,23 @@ def build_demo(generator: Generator, store: OutputStore | None = None,
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs):
     """Serve the page. Only Gradio's own cache (uploads, our request folders) is served:
-    no ``allowed_paths``. Uploads over 5 MB are refused by the server."""
+    no ``allowed_paths``. Uploads over 5 MB are refused by the server (and the page says "MB")."""
+    from demo.page_script import UNITS_JS
     from musiclatent.constants import MAX_FILE_BYTES
 
     return demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_FILE_BYTES,
                        allowed_paths=[], show_error=False, footer_links=["api", "settings"],
-                       theme=gr.themes.Soft(), css=CSS, **kwargs)
+                       theme=gr.themes.Soft(), css=CSS, head=UNITS_JS, **kwargs)
 
 
 def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
-    """Load the models that exist; returns (generator or None, problems)."""
-    from musiclatent.generation.facade import MusicLatent
+    """Describe the models that exist, to be loaded on first use; returns (generator or None, problems)."""
+    from demo.lazy import LazyModel
 
     models, problems = {}, []
     for name in names:
         try:
-            ml = MusicLatent.load(name)
+            ml = LazyModel(name)
         except Exception as err:  # a missing or unreadable model is reported, not fatal
             problems.append(f"{name}: {err}")
             continue
@@ -294,14 +332,36 @@ def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
     return (Generator(models) if models else None), problems
 
 
-def warm_up(generator: Generator) -> None:
-    """Run one tiny request's work so the first visitor does not pay for lazy loading."""
+def warm_up(generator: Generator, threads: int = 1) -> None:
+    """Load the first model and run one tiny request's work, so the first visitor does not wait
+    for it. The second model, the scorers and the indexes still load on first use."""
+    import torch
+
     from musiclatent.generation.audio import render_pretty_midi
     from musiclatent.generation.export import phrases_to_pretty_midi
 
-    for ml in generator.models.values():
-        tokens = ml.sample(1, seed=0)
+    torch.set_num_threads(max(1, threads))  # small batches: one thread each is fastest
+    tokens = generator.get(None).sample(1, seed=0)
     render_pretty_midi(phrases_to_pretty_midi(tokens))
+
+
+def warm_up_when_served(demo: gr.Blocks, generator: Generator, threads: int = 1, wait_s: float = 300.0) -> None:
+    """Start :func:`warm_up` in a background thread once the page is being served."""
+    import threading
+    import time
+
+    def run():
+        t0 = time.monotonic()
+        while getattr(demo, "local_url", None) is None:
+            if time.monotonic() - t0 > wait_s:
+                return
+            time.sleep(0.2)
+        try:
+            warm_up(generator, threads)
+        except Exception:
+            log.exception("warming up the first model failed; it will load on the first request")
+
+    threading.Thread(target=run, name="musiclatent-warm-up", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,14 +385,12 @@ def main(argv: list[str] | None = None) -> int:
               "  python demo/app.py --model runs/<run folder>",
               file=sys.stderr)
         return 1
-    import torch
-
-    torch.set_num_threads(max(1, args.threads))  # small batches: one thread each is fastest
-    warm_up(generator)
-    print(f"serving {', '.join(generator.names)} at http://{args.host}:{args.port}")
     from demo.drums_tab import load_drum_model
 
-    launch(build_demo(generator, drums=load_drum_model()), args.host, args.port, args.share)
+    demo = build_demo(generator, drums=load_drum_model())
+    warm_up_when_served(demo, generator, args.threads)
+    print(f"serving {', '.join(generator.names)} at http://{args.host}:{args.port}")
+    launch(demo, args.host, args.port, args.share)
     return 0
 
 

@@ -20,13 +20,17 @@ from musiclatent.latent import typicality
 from musiclatent.generation.audio import SAMPLE_RATE, render_pretty_midi
 from musiclatent.generation.export import STEP_COLORS, phrases_to_pretty_midi
 from musiclatent.midi.io import MusicReadError, read_melody
-from musiclatent.generation.songs import song_phrases
+from musiclatent.generation.songs import bar_number, count, song_phrases
+from musiclatent.latent.names import phrase_name
+from musiclatent.latent.typicality import describe_corpus
+
+from .lazy import resolve
 from musiclatent.representations import MELODY
 
 MAP_POINTS = 2000  # corpus points drawn (a fixed sample); search always uses the whole index
 UPLOAD, GENERATED, PATH = "your melody", "generated", "path A to B"
 OVERLAY_COLORS = {UPLOAD: "#000000", GENERATED: "#ff1493", PATH: "#00b8d4"}  # unlike any style color
-RESULT_COLUMNS = ["rank", "distance", "style", "file", "bar"]
+RESULT_COLUMNS = ["rank", "distance", "style", "tune", "bar", "file"]
 PHRASE_COLUMNS = ["phrase", "bars", "score", "percentile", "reading"]
 
 
@@ -41,8 +45,9 @@ def models_of(generator) -> dict[str, object]:
 
 
 def _model(generator, name: str | None):
+    """The (loaded) model picked by display name, else the first."""
     models = models_of(generator)
-    return models.get(name) if name in models else next(iter(models.values()))
+    return resolve(models.get(name) if name in models else next(iter(models.values())))
 
 
 def _index(ml):
@@ -51,6 +56,16 @@ def _index(ml):
         return ml.latent_index(), ""
     except (FileNotFoundError, ValueError) as err:
         return None, str(err)
+
+
+def placeholder_frame(styles) -> pd.DataFrame:
+    """Rows without coordinates (not drawn), one per overlay label, then one per corpus style.
+
+    The plot's browser side fixes its color domain from the first data it gets,
+    so every label must be there from the start, in the order later data uses.
+    """
+    labels = list(OVERLAY_COLORS) + [s for s in styles if s != "any" and s not in OVERLAY_COLORS]
+    return pd.DataFrame({"x": np.nan, "y": np.nan, "style": labels, "file": "", "bar": 0, "row": -1})
 
 
 def corpus_frame(ml, max_points: int = MAP_POINTS) -> pd.DataFrame:
@@ -65,8 +80,7 @@ def corpus_frame(ml, max_points: int = MAP_POINTS) -> pd.DataFrame:
         return pd.DataFrame(columns=["x", "y", "style", "file", "bar", "row"])
     rows = np.sort(np.random.default_rng(0).permutation(len(index))[:max_points])
     xy = index.coords[rows]
-    placeholders = pd.DataFrame({"x": np.nan, "y": np.nan, "style": list(OVERLAY_COLORS), "file": "", "bar": 0,
-                                 "row": -1})
+    placeholders = placeholder_frame(list(ml.styles) + index.styles)
     corpus = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "style": index.style[rows].astype(str),
                            "file": index.file[rows].astype(str), "bar": index.bar[rows] + 1, "row": rows})
     return pd.concat([placeholders, corpus], ignore_index=True)
@@ -100,13 +114,26 @@ def phrase_audio(tokens: np.ndarray) -> tuple[int, np.ndarray]:
 
 # --------------------------------------------------------------------------- handlers
 
-def _melody_phrases(ml, path: str) -> tuple[np.ndarray, list[int]]:
-    """Phrases with notes (n, T) of a file and their first bars (1-based)."""
-    song = song_phrases(read_melody(path), ml.steps)
+def _melody_phrases(ml, path: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Phrases with notes (n, T) of a file and their first and last bars, numbered as in the file."""
+    melody = read_melody(path)
+    song = song_phrases(melody, ml.steps)
     keep = np.flatnonzero((song.phrases >= MELODY.pitch_offset).any(1))
     if len(keep) == 0:
         raise MusicReadError("the melody has no notes")
-    return song.phrases[keep], [int(i) * ml.bars + 1 for i in keep]
+    start = song.offset + keep * ml.steps
+    spans = [(bar_number(melody, int(s)), bar_number(melody, int(s) + ml.steps - 1)) for s in start]
+    return song.phrases[keep], spans
+
+
+def _first_bar(bar) -> int:
+    return int(bar[0]) if isinstance(bar, tuple) else int(bar)
+
+
+def _bar_span(bar, model_bars: int) -> str:
+    """'5-8' for a phrase's bars: (first, last) as in its file, or a first model bar."""
+    first, last = bar if isinstance(bar, tuple) else (bar, bar + model_bars - 1)
+    return f"{first}-{last}"
 
 
 def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple[str, pd.DataFrame]:
@@ -123,13 +150,15 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
         return f"**{name}**: cannot score under style {style}: {err}", pd.DataFrame(columns=PHRASE_COLUMNS)
     pct = typicality.percentile_of(rel, ref)
     mean_pct = float(typicality.percentile_of([rel.mean()], ref)[0])
-    table = pd.DataFrame({"phrase": np.arange(1, len(tokens) + 1), "bars": [f"{b}-{b + ml.bars - 1}" for b in bars],
+    found = latent.index_for(ml)
+    among = "held-out corpus phrases" if found.ranking_rows(style)[1] == "held-out" else "training phrases"
+    table = pd.DataFrame({"phrase": np.arange(1, len(tokens) + 1), "bars": [_bar_span(b, ml.bars) for b in bars],
                           "score": np.round(scores.astype(float), 3), "percentile": np.round(pct.astype(float), 1),
-                          "reading": [typicality.reading(p) for p in pct]})
-    line = (f"**{name}** is {typicality.reading(mean_pct)} (typicality score {scores.mean():.3f} nats/step "
+                          "reading": [typicality.reading(p, among) for p in pct]})
+    line = (f"**{name}** is {typicality.reading(mean_pct, among)} (typicality score {scores.mean():.3f} nats/step "
             f"{'under style ' + style if style else 'unconditioned'}, percentile {mean_pct:.0f} among "
-            f"{latent.index_for(ml).ranked_among(style)}, with its lead over near variants, matched for note "
-            f"count; {len(tokens)} phrases).")
+            f"{found.ranked_among(style)}, with its lead over near variants, matched for note "
+            f"count; {count(len(tokens), 'phrase')}).\n\nThe corpus: {describe_corpus(ml.styles)}.")
     return line, table
 
 
@@ -138,14 +167,16 @@ def _placed(ml, state: dict) -> pd.DataFrame:
     index, _ = _index(ml)
     if index is None or not state:
         return frame
-    parts = [frame, overlay_frame(ml.map_coords(state["tokens"]), state["label"], state["name"], state["bars"])]
+    parts = [frame, overlay_frame(ml.map_coords(state["tokens"]), state["label"], state["name"],
+                                  [_first_bar(b) for b in state["bars"]])]
     if state.get("path") is not None:
         parts.append(overlay_frame(state["path"], PATH, state["path_name"], list(range(1, len(state["path"]) + 1))))
     return pd.concat(parts, ignore_index=True)
 
 
 def _choices(state: dict) -> list[str]:
-    return [f"phrase {i + 1} (bar {b})" for i, b in enumerate(state.get("bars", []))]
+    return [f"phrase {i + 1} (bars {_bar_span(b, 0) if isinstance(b, tuple) else b})"
+            for i, b in enumerate(state.get("bars", []))]
 
 
 def analyse_upload(generator, model_name, file_a, file_b=None, style=None):
@@ -205,9 +236,11 @@ def find_similar(generator, model_name, state: dict, choice: str | None, k: int 
     except (FileNotFoundError, ValueError) as err:
         return f"Cannot search: {err}", empty, [], [], phrase_audio(state["tokens"][j])
     table = pd.DataFrame([{"rank": h["rank"], "distance": round(h["distance"], 4), "style": h["style"],
-                           "file": h["file"], "bar": h["bar"] + 1} for h in hits], columns=RESULT_COLUMNS)
-    labels = [f"{h['rank']}. {h['style']}: {h['file']} bar {h['bar'] + 1}" for h in hits]
-    msg = f"{len(hits)} corpus phrases nearest to {options[j]} of {state['name']} ({metric} distance on latent means)."
+                           "tune": phrase_name(h["file"], h["bar"]).rsplit(", bar ", 1)[0], "bar": h["bar"] + 1,
+                           "file": h["file"]} for h in hits], columns=RESULT_COLUMNS)
+    labels = [f"{h['rank']}. {h['style']}: {phrase_name(h['file'], h['bar'])}" for h in hits]
+    msg = (f"{count(len(hits), 'corpus phrase')} nearest to {options[j]} of {state['name']} ({metric} distance "
+           f"on latent means). Bars are numbered as in each tune's file.")
     return msg, table, labels, [h["row"] for h in hits], phrase_audio(state["tokens"][j])
 
 
@@ -230,7 +263,8 @@ def build_explore_tab(generator) -> dict:
     first = next(iter(models.values()))
     gr.Markdown("Every dot is a phrase of the training corpus, placed by a 2-D PCA of its latent code "
                 "(hover for file and bar). Upload a melody, or generate one, to see where it lives, "
-                "hear its nearest corpus phrases and read how typical it is.")
+                "hear its nearest corpus phrases and read how typical it is. "
+                f"The corpus: {describe_corpus(first.styles)}.")
     with gr.Row():
         model = gr.Radio(list(models), value=next(iter(models)), label="Model", visible=len(models) > 1)
         style = gr.Dropdown(first.styles, value="any", label="Score under style")
@@ -241,8 +275,9 @@ def build_explore_tab(generator) -> dict:
             seed = gr.Number(value=0, precision=0, label="Seed")
             generate = gr.Button("Generate and place")
     message = gr.Markdown()
-    plot = map_plot(corpus_frame(first), x="x", y="y", color="style", tooltip=["file", "bar", "style"],
-                    x_title="PC1", y_title="PC2", label="Corpus map")
+    # the corpus (index, model) loads when the tab is first shown: see ``show_map``
+    plot = map_plot(placeholder_frame(first.styles), x="x", y="y", color="style", tooltip=["file", "bar", "style"],
+                    x_title="PC1", y_title="PC2", label="Corpus map (shown when this tab opens)")
     phrases = gr.Dataframe(headers=PHRASE_COLUMNS, label="Typicality per phrase", interactive=False)
     state, rows = gr.State({}), gr.State([])
     gr.Markdown("### Find similar")
@@ -290,5 +325,9 @@ def build_explore_tab(generator) -> dict:
         return play_result(generator, m, r, evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index)
 
     results.select(on_select, [model, rows], [result_audio])
+    def show_map(m, st):
+        return map_plot(_placed(_model(generator, m), st or {}), label="Corpus map")
+
     return {"model": model, "style": style, "upload": upload, "upload_b": upload_b, "map": plot,
-            "message": message, "phrases": phrases, "results": results, "result_audio": result_audio}
+            "message": message, "phrases": phrases, "results": results, "result_audio": result_audio,
+            "show_map": (show_map, [model, state], [plot])}

@@ -13,29 +13,35 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from musiclatent.generation import studio
 from musiclatent.generation.attributes import ATTRIBUTES
-from musiclatent.constants import DEFAULT_PROGRAM, STEPS_PER_BAR, STYLE_ANY
+from musiclatent.constants import DEFAULT_PROGRAM, STYLE_ANY
 from musiclatent.generation.export import write_pianoroll_png
-from musiclatent.generation.facade import MusicLatent, UnknownStyleError
+from musiclatent.generation.songs import count
 from musiclatent.midi.io import MusicReadError
 
-from .workspace import (ExampleSongs, InputError, OutputStore, describe_song, load_song, plain, track_choices,
-                        trim_song, zip_files)
+from .lazy import resolve
+from .selection import bar_choice, describe_selection, select_bars
+from .workspace import ExampleSongs, InputError, OutputStore, describe_song, load_song, plain, track_choices, zip_files
+
+if TYPE_CHECKING:  # the facade imports torch, which the page does not need to be served
+    from musiclatent.generation.facade import MusicLatent
 
 log = logging.getLogger("musiclatent.demo")
 
 MAX_SLOTS = 8            # result slots on the page (variations 1-8)
 SLOT_WIDTH = 4           # outputs per slot: column visibility, piano roll, audio, MIDI
 BAR_CHOICES = (2, 16)
-MAX_SONG_STEPS = 16 * STEPS_PER_BAR   # songs are cut after 16 (4/4) bars
 MAX_SEED = 2**31 - 1
+GALLERY_ASPECT = 2.0    # step pictures wrap like lines of a score to about this width : height
 
 
 class Generator:
@@ -44,7 +50,8 @@ class Generator:
     Parameters
     ----------
     models : dict of str to MusicLatent, or list of MusicLatent
-        A list is keyed by each model's ``name``.
+        A list is keyed by each model's ``name``. A :class:`~demo.lazy.LazyModel`
+        stands in for a model until a request needs it.
     """
 
     def __init__(self, models: dict[str, MusicLatent] | list[MusicLatent]):
@@ -61,10 +68,10 @@ class Generator:
     def get(self, name: str | None) -> MusicLatent:
         """A model by name; None or empty means the first."""
         if not name:
-            return next(iter(self.models.values()))
+            return resolve(next(iter(self.models.values())))
         if name not in self.models:
             raise InputError(f"unknown model {plain(name)!r}; available: {', '.join(self.models)}")
-        return self.models[name]
+        return resolve(self.models[name])
 
     def for_bars(self, bars: int) -> MusicLatent:
         """The model for ``bars``-bar melodies: an exact match, else the longest
@@ -72,9 +79,9 @@ class Generator:
         models = sorted(self.models.values(), key=lambda m: m.bars)
         exact = [m for m in models if m.bars == bars]
         if exact:
-            return exact[0]
+            return resolve(exact[0])
         shorter = [m for m in models if m.bars < bars and bars % m.bars == 0]
-        return shorter[-1] if shorter else models[0]
+        return resolve(shorter[-1] if shorter else models[0])
 
     def label(self, name: str) -> str:
         return f"{name} ({self.models[name].bars}-bar phrases)"
@@ -125,14 +132,27 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except gr.Error:
             raise
-        except (InputError, MusicReadError, UnknownStyleError) as err:
+        except (InputError, MusicReadError) as err:
             raise gr.Error(str(err), title="Can't do that", print_exception=False) from None
-        except Exception:
+        except Exception as err:
+            if type(err).__name__ == "UnknownStyleError":      # the facade's, without importing torch here
+                raise gr.Error(str(err), title="Can't do that", print_exception=False) from None
             log.exception("%s failed", fn.__name__)
             raise gr.Error("Something went wrong on our side; please try again "
                            "(the details are in the server log).", print_exception=False) from None
 
     return wrapper
+
+
+def gallery_bars_per_line(n_bars: int, px_per_bar: int = 128, line_px: int = 216) -> int:
+    """Bars per line that make an ``n_bars`` piano roll about ``GALLERY_ASPECT`` times as wide as
+    high (lines of ``px_per_bar`` per bar and ``line_px`` high), so a gallery tile stays readable."""
+    return max(1, min(int(n_bars), round((GALLERY_ASPECT * line_px * n_bars / px_per_bar) ** 0.5)))
+
+
+def markdown_text(text: str) -> str:
+    """A remark shown as Markdown text: characters Markdown or HTML would act on are escaped."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", str(text))
 
 
 def number(value, lo: float, hi: float, name: str, integer: bool = False) -> float | int:
@@ -203,8 +223,9 @@ class Handlers:
         return random.randint(0, 999_999)
 
     # ------------------------------------------------------------------ song pickers
-    def song_info(self, upload, example, track=None, which: str = "Song"):
-        """What the page shows about a picked song: a Markdown line and the track choices.
+    def song_info(self, upload, example, track=None, which: str = "Song", from_bar=None, n_bars=None):
+        """What the page shows about a picked song: Markdown lines (the song, and which of its
+        bars a run will use) and the track choices.
 
         Bad input becomes a warning in the page (and in the Markdown), not an error.
         """
@@ -221,45 +242,53 @@ class Handlers:
             gr.Warning(msg)
             return msg, gr.update(choices=track_choices(None), value="auto")
         value = "auto" if track in (None, "", "auto") else str(track)
-        return describe_song(melody, label, which), gr.update(choices=track_choices(melody), value=value)
+        try:
+            use = describe_selection(melody, *bar_choice(from_bar, n_bars, which))
+        except InputError as err:
+            use = f"⚠️ {err}"
+        return (f"{describe_song(melody, label, which)}\n\n{use}",
+                gr.update(choices=track_choices(melody), value=value))
 
-    def on_upload(self, upload, which: str = "Song"):
+    def on_upload(self, upload, which: str = "Song", from_bar=None, n_bars=None):
         """A new upload replaces any example pick; the track goes back to automatic."""
-        info, track = self.song_info(upload, None, None, which)
+        info, track = self.song_info(upload, None, None, which, from_bar, n_bars)
         return "", info, track
 
-    def on_example(self, example, which: str = "Song"):
+    def on_example(self, example, which: str = "Song", from_bar=None, n_bars=None):
         """An example pick replaces any upload; the track goes back to automatic."""
-        info, track = self.song_info(None, example, None, which)
+        info, track = self.song_info(None, example, None, which, from_bar, n_bars)
         return None, info, track
 
-    def on_track(self, upload, example, track, which: str = "Song"):
-        """The user picked another melody track: describe the song again."""
-        return self.song_info(upload, example, track, which)[0]
+    def on_track(self, upload, example, track, which: str = "Song", from_bar=None, n_bars=None):
+        """The user picked another melody track or other bars: describe the song again."""
+        return self.song_info(upload, example, track, which, from_bar, n_bars)[0]
 
-    def _song(self, upload, example, track, which: str):
+    def _song(self, upload, example, track, which: str, from_bar=None, n_bars=None):
+        """A song's melody, the bars the user chose (default: all of it), its label and remarks."""
         melody, label = load_song(upload, example, track, self.examples, which)
-        melody, cut = trim_song(melody, MAX_SONG_STEPS)
-        notes = [f"{which} was cut to its first {MAX_SONG_STEPS // STEPS_PER_BAR} bars."] if cut else []
-        return melody, label, notes
+        melody, remark = select_bars(melody, *bar_choice(from_bar, n_bars, which))
+        return melody, label, [f"{which} {remark}."] if remark else []
 
     # ------------------------------------------------------------------ interpolate
     @user_errors
     def interpolate(self, model, upload_a, example_a, track_a, upload_b, example_b, track_b,
-                    steps, temperature, seed):
-        """Morph song A into song B.
+                    steps, temperature, seed, keep_intro=False, from_bar_a=None, n_bars_a=None,
+                    from_bar_b=None, n_bars_b=None):
+        """Morph song A into song B: whole songs, or the bars chosen for each.
 
-        Returns the morph's piano roll, audio and MIDI, a gallery of the steps,
-        the step files, a zip and a status line.
+        The morph starts where A's melody starts and ends where B's ends, unless
+        ``keep_intro``. Returns the morph's piano roll, audio and MIDI, a gallery
+        of the steps, the step files, a zip and a status with every remark.
         """
         t0 = time.perf_counter()
         ml = self.generator.get(model)
         steps = number(steps, 2, 12, "steps", integer=True)
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
-        a, label_a, notes_a = self._song(upload_a, example_a, track_a, "Song A")
-        b, label_b, notes_b = self._song(upload_b, example_b, track_b, "Song B")
-        result = studio.interpolate_songs(ml, a, b, steps=steps, temperature=temperature, seed=seed)
+        a, label_a, notes_a = self._song(upload_a, example_a, track_a, "Song A", from_bar_a, n_bars_a)
+        b, label_b, notes_b = self._song(upload_b, example_b, track_b, "Song B", from_bar_b, n_bars_b)
+        result = studio.interpolate_songs(ml, a, b, steps=steps, temperature=temperature, seed=seed,
+                                          keep_intro=bool(keep_intro))
         folder = self.store.new("interpolate")
         step_stems = [f"step_{k + 1:02d}" for k in range(steps)]
         captions = ["step 1 = A"] + [f"step {k + 1}" for k in range(1, steps - 1)] + [f"step {steps} = B"]
@@ -267,13 +296,15 @@ class Handlers:
         labels = ["A"] + [str(k + 1) for k in range(steps)] + ["B"]
         write_pianoroll_png(morph.png, [result.segments[s] for s in result.files["morph"]], labels=labels)
         part = replace(result, files={s: result.files[s] for s in step_stems})
-        studio.write_result(part, folder, wav=False, png=True, name="musiclatent")
+        step_bars = result.segments[step_stems[0]].size // (ml.steps // ml.bars)
+        studio.write_result(part, folder, wav=False, png=True, name="musiclatent",
+                            bars_per_line=gallery_bars_per_line(step_bars))
         gallery = [(str(folder / f"{s}.png"), c) for s, c in zip(step_stems, captions)]
         step_mids = [str(folder / f"{s}.mid") for s in step_stems]
         archive = zip_files([morph.mid] + [Path(p) for p in step_mids], folder / "musiclatent-morph.zip")
         lines = [describe_song(a, label_a, "Song A"), describe_song(b, label_b, "Song B"), *notes_a, *notes_b,
-                 f"{steps} steps with **{ml.name}** ({result.notes[0]}) · temperature {temperature:g} · "
-                 f"{time.perf_counter() - t0:.2f} s"]
+                 f"{steps} steps with **{ml.name}** · temperature {temperature:g} · {time.perf_counter() - t0:.2f} s",
+                 "\n".join(f"- {markdown_text(r)}" for r in result.notes)]
         return (str(morph.png), str(morph.wav), str(morph.mid), gallery, step_mids, str(archive),
                 "\n\n".join(lines))
 
@@ -281,9 +312,23 @@ class Handlers:
     def _before(self, result: studio.Result, folder: Path, label: str) -> Item:
         return write_items(result, folder, ["original"], [f"Before: {label}"])[0]
 
+    @staticmethod
+    def _respect_line(result: studio.Result, stems: list[str]) -> str:
+        """How the outputs kept the input's rests and register, in one line."""
+        from musiclatent.generation.respect import respect_measures
+
+        ms = [respect_measures(result.segments[s], result.segments["original"]) for s in stems]
+        centres = [m["centre_diff"] for m in ms if m["centre_diff"] == m["centre_diff"]]
+        rests = min(m["rests_kept"] for m in ms)
+        centre = max(centres, key=abs) if centres else 0.0
+        return (f"Input rests kept silent: {100 * rests:.0f}% · pitch centre {centre:+.1f} semitones from the "
+                f"input's" + (" (largest of the outputs)" if len(ms) > 1 else ""))
+
     @user_errors
-    def restyle(self, model, upload, example, track, target_style, strength, temperature, seed):
-        """Play a melody in another style. Returns before (roll, audio), slots, zip, status."""
+    def restyle(self, model, upload, example, track, target_style, strength, temperature, seed,
+                keep_rests=True, keep_register=True, from_bar=None, n_bars=None):
+        """Play a melody in another style (resting where it rests, in its register, unless
+        asked otherwise). Returns before (roll, audio), slots, zip, status."""
         t0 = time.perf_counter()
         ml = self.generator.get(model)
         if not target_style or target_style == STYLE_ANY:
@@ -292,34 +337,39 @@ class Handlers:
         strength = number(strength, 0.0, 1.0, "strength")
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
-        melody, label, notes = self._song(upload, example, track, "Melody")
+        melody, label, notes = self._song(upload, example, track, "Melody", from_bar, n_bars)
         result = studio.restyle_song(ml, melody, target_style, strength=strength, temperature=temperature,
-                                     seed=seed)
+                                     seed=seed, keep_rests=bool(keep_rests), keep_register=bool(keep_register))
         folder = self.store.new("restyle")
         before = self._before(result, folder, label)
         after = write_items(result, folder, ["restyled"], [f"After: {target_style}, strength {strength:g}"])
         archive = zip_files([before.mid, after[0].mid], folder / "musiclatent-restyle.zip")
-        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *result.notes,
+        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *map(markdown_text, result.notes),
+                              self._respect_line(result, ["restyled"]),
                               f"Restyled to **{target_style}** with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)
 
     @user_errors
-    def vary(self, model, upload, example, track, n, similarity, temperature, seed):
-        """Variations of a melody. Returns before (roll, audio), slots, zip, status."""
+    def vary(self, model, upload, example, track, n, similarity, temperature, seed,
+             keep_rests=True, keep_register=True, from_bar=None, n_bars=None):
+        """Variations of a melody (rests and register as in :meth:`restyle`). Returns before
+        (roll, audio), slots, zip, status."""
         t0 = time.perf_counter()
         ml = self.generator.get(model)
         n = number(n, 1, MAX_SLOTS, "number of variations", integer=True)
         similarity = number(similarity, 0.0, 1.0, "similarity")
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
-        melody, label, notes = self._song(upload, example, track, "Melody")
-        result = studio.vary_song(ml, melody, n=n, similarity=similarity, temperature=temperature, seed=seed)
+        melody, label, notes = self._song(upload, example, track, "Melody", from_bar, n_bars)
+        result = studio.vary_song(ml, melody, n=n, similarity=similarity, temperature=temperature, seed=seed,
+                                  keep_rests=bool(keep_rests), keep_register=bool(keep_register))
         folder = self.store.new("vary")
         before = self._before(result, folder, label)
         stems = [f"variation_{i + 1:02d}" for i in range(n)]
         after = write_items(result, folder, stems, [f"Variation {i + 1} · similarity {similarity:g}"
                                                     for i in range(n)])
         archive = zip_files([before.mid] + [it.mid for it in after], folder / "musiclatent-variations.zip")
-        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *result.notes,
-                              f"{n} variations with {ml.name} · {time.perf_counter() - t0:.2f} s"])
+        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *map(markdown_text, result.notes),
+                              self._respect_line(result, stems),
+                              f"{count(n, 'variation')} with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)

@@ -226,25 +226,3 @@ def track_choices(melody: Melody | None) -> list[tuple[str, str]]:
     """Dropdown choices for the melody track: automatic, then every track."""
     names = (melody.track or {}).get("candidates", []) if melody is not None else []
     return [("automatic", AUTO_TRACK)] + [(f"{i}: {plain(n, 40)}", str(i)) for i, n in enumerate(names)]
-
-
-def trim_song(melody: Melody, max_steps: int) -> tuple[Melody, bool]:
-    """Cut a melody at the first bar line ``max_steps`` or more after its first full bar.
-
-    Returns ``(melody, was_cut)``; a pickup before the first bar is kept.
-    """
-    from dataclasses import replace
-
-    import numpy as np
-
-    bars = melody.bars
-    if len(bars) == 0 or len(melody.notes) == 0:
-        return melody, False
-    limit = int(bars[0, 0]) + int(max_steps)
-    later = bars[bars[:, 0] >= limit]
-    if len(later) == 0 and int(melody.notes[:, 2].max()) <= limit:
-        return melody, False
-    cut = int(later[0, 0]) if len(later) else limit
-    notes = melody.notes[melody.notes[:, 1] < cut].copy()
-    notes[:, 2] = np.minimum(notes[:, 2], cut)
-    return replace(melody, notes=notes, bars=bars[bars[:, 0] < cut]), True

@@ -182,7 +182,7 @@ def cmd_nearest(args) -> int:
 # --------------------------------------------------------------------------- score
 
 def cmd_score(args) -> int:
-    from musiclatent.latent.typicality import percentile_of, reading
+    from musiclatent.latent.typicality import describe_corpus, percentile_of, reading
 
     ml, index = _model_and_index(args)
     style = None if args.style in (None, "", "any") else args.style
@@ -207,10 +207,13 @@ def cmd_score(args) -> int:
     flag = args.flag_percentile
     cond = f"under style {style}" if style else "unconditioned"
     by = "its density-trained scorer" if latent.scoring_model(ml) is not ml else "the model"
-    among = latent.index_for(ml, index).ranked_among(style)
+    found = latent.index_for(ml, index)
+    among = found.ranked_among(style)
+    phrases_of = "held-out corpus phrases" if found.ranking_rows(style)[1] == "held-out" else "training phrases"
     print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {among} of the index, "
           f"of that score and the local score (its lead over near variants), both matched for note count; "
           f"flagged at >= {flag:g}")
+    print(f"the corpus: {describe_corpus(ml.styles)}")
     if args.phrases:
         items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
     else:
@@ -222,9 +225,9 @@ def cmd_score(args) -> int:
     for (s, _, label), p in zip(items, pct):
         mark = "OUTLIER" if p >= flag else ""
         n_flag += bool(mark)
-        print(f"{s:8.4f} {p:6.1f}%  {mark:7s}  {label}   ({reading(p)})")
-    kind = "phrases" if args.phrases else "files"
-    print(f"{n_flag} of {len(items)} {kind} at or above the {flag:g}th percentile")
+        print(f"{s:8.4f} {p:6.1f}%  {mark:7s}  {label}   ({reading(p, phrases_of)})")
+    kind = "phrase" if args.phrases else "file"
+    print(f"{n_flag} of {len(items)} {kind if len(items) == 1 else kind + 's'} at or above the {flag:g}th percentile")
     return 0
 
 

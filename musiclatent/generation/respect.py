@@ -9,8 +9,8 @@ pure functions post-process the output's note stream against the input's:
 * :func:`keep_register` moves the output by whole octaves so that its pitch
   centre is nearest the input's, then folds single notes that leave the input's
   range (plus a small margin) back by octaves, and while the pitch centres
-  still differ by more than 4 semitones, moves the farthest pitch by an octave
-  toward the input's centre. Pitch classes, hence the key, never change.
+  still differ by more than 4 semitones, moves a pitch by an octave toward
+  the input's centre. Pitch classes, hence the key, never change.
 
 :func:`respect_measures` reports what a musician would check: the share of the
 input's rest steps that stay silent, and the differences of pitch centre and range.
@@ -83,9 +83,10 @@ def keep_register(notes: np.ndarray, reference: np.ndarray, margin: int = REGIST
     centre nearest the reference's; then each note still more than ``margin``
     semitones outside the reference's range moves by the octaves that bring it
     nearest that range. Octaves alone leave the centres up to 6 semitones
-    apart, so while they differ by more than ``tolerance``, every note of the
-    farthest pitch on the far side moves an octave toward the reference's
-    centre, if it stays inside the range (plus margin). Times never change;
+    apart, so while they differ by more than ``tolerance``, every note of one
+    pitch (the one whose move brings the centres closest) moves an octave
+    toward the reference's centre, if it stays inside the range (plus
+    margin). Times never change;
     pitches stay in 0..127.
     """
     notes = np.array(notes, np.int32).reshape(-1, 3)
@@ -108,24 +109,26 @@ def keep_register(notes: np.ndarray, reference: np.ndarray, margin: int = REGIST
 
 
 def _pull_centre(notes: np.ndarray, reference: np.ndarray, lo: int, hi: int, tolerance: float) -> np.ndarray:
-    """Move whole pitches by an octave toward the reference's centre, the farthest first, while the
-    centres differ by more than ``tolerance`` and each move brings them closer within [lo, hi]."""
+    """While the pitch centres differ by more than ``tolerance``, move every note of one pitch by an
+    octave toward the reference's centre: the pitch whose move brings the centres closest, as long
+    as a move brings them closer and the pitch stays within [lo, hi]."""
     target = pitch_centre(reference)
-    weights = np.maximum(1, notes[:, 2] - notes[:, 1])
+    weights = np.maximum(1, notes[:, 2] - notes[:, 1]).astype(np.float64)
+    total = weights.sum()
     for _ in range(len(np.unique(notes[:, 0]))):
         diff = pitch_centre(notes) - target
         if abs(diff) <= tolerance:
             break
         step = -OCTAVE if diff > 0 else OCTAVE
-        movable = [q for q in np.unique(notes[:, 0]) if lo <= q + step <= hi]
-        if not movable:
+        best, best_new = None, abs(diff)
+        for q in np.unique(notes[:, 0]).tolist():
+            if lo <= q + step <= hi:
+                new = abs(diff + step * weights[notes[:, 0] == q].sum() / total)
+                if new < best_new:
+                    best, best_new = q, new
+        if best is None:
             break
-        q = max(movable) if diff > 0 else min(movable)          # the farthest pitch on the far side
-        moved = notes[:, 0] == q
-        new = diff + step * weights[moved].sum() / weights.sum()
-        if abs(new) >= abs(diff):
-            break
-        notes[moved, 0] += step
+        notes[notes[:, 0] == best, 0] += step
     return notes
 
 

@@ -77,12 +77,36 @@ def relative_scores(scores, notes, ref_scores, ref_notes) -> np.ndarray:
     return (np.asarray(scores, np.float64) - centre) / spread
 
 
-def reading(percentile: float) -> str:
-    """One line for people: "more unusual than 97% of the corpus"."""
+def reading(percentile: float, among: str = "held-out corpus phrases") -> str:
+    """One line for people: "less typical than 97% of held-out corpus phrases".
+
+    Worded one way at every percentile (the share of ``among`` that scored as
+    more typical), so 3% and 97% read as the two ends of one scale.
+    """
     p = float(np.clip(percentile, 0.0, 100.0))
-    if p >= 50:
-        return f"more unusual than {round(p)}% of the corpus"
-    return f"more typical than {round(100.0 - p)}% of the corpus"
+    return f"less typical than {round(p)}% of {among}"
+
+
+# what the shipped models' corpus is (music21's bundled corpus), per style; see the model cards
+STYLE_SOURCES = {
+    "german": "German folk songs (Essen collection)",
+    "chinese": "Chinese folk songs (Essen collection)",
+    "irish": "Irish dance tunes (O'Neill's)",
+    "scottish": "Scottish tunes (Aird's)",
+    "american": "American fiddle tunes (Ryan's Mammoth Collection)",
+    "bach": "Bach chorale melodies",
+}
+
+
+def describe_corpus(styles) -> str:
+    """What a model's corpus is, from its style names: the shipped models' sources, else the names."""
+    named = [s for s in styles if s in STYLE_SOURCES]
+    if named:
+        text = "; ".join(STYLE_SOURCES[s] for s in named)
+        return (f"folk tunes and chorales: {text}. Music far from these (pop, jazz, film) "
+                f"reads as atypical however well it is written")
+    own = [s for s in styles if s != "any"]
+    return f"the phrases the model was indexed on ({', '.join(own) or 'one style'})"
 
 
 # --------------------------------------------------------------------------- near variants

@@ -18,8 +18,8 @@ import pytest
 
 from demo.app import build_demo, instrument_choices, launch, main
 from demo.handlers import MAX_SLOTS, SLOT_WIDTH, Generator, Handlers
-from demo.workspace import ExampleSongs, OutputStore, parse_track, plain, trim_song
-from musiclatent.constants import MAX_FILE_BYTES, STEPS_PER_BAR
+from demo.workspace import ExampleSongs, OutputStore, parse_track, plain
+from musiclatent.constants import MAX_FILE_BYTES
 from musiclatent.midi.io import read_melody
 
 from tests.conftest import make_song
@@ -244,13 +244,27 @@ def test_interpolate_uploaded_multitrack_songs(handlers, tmp_path):
     assert len(out[4]) == 3
 
 
-def test_long_songs_are_cut(handlers, tmp_path):
-    make_song(tmp_path / "long.mid", bars=40)
-    mel = read_melody(tmp_path / "long.mid")
-    cut, was_cut = trim_song(mel, 16 * STEPS_PER_BAR)
-    assert was_cut and cut.notes[:, 2].max() <= 16 * STEPS_PER_BAR and len(cut.bars) == 16
-    status = handlers.vary(None, str(tmp_path / "long.mid"), None, "auto", 1, 0.9, 0.0, 0)[-1]
-    assert "cut to its first 16 bars" in status
+def test_long_songs_are_used_whole(handlers, tmp_path):
+    make_song(tmp_path / "long.mid", bars=40, qpm=120)
+    info, _ = handlers.song_info(str(tmp_path / "long.mid"), None, None, "Melody")
+    assert "Uses the whole song: 40 bars" in info                     # said before the run
+    out = handlers.vary(None, str(tmp_path / "long.mid"), None, "auto", 1, 0.9, 0.0, 0)
+    assert "cut" not in out[-1]
+    original = pretty_midi.PrettyMIDI(str(Path(out[0]).with_suffix(".mid")))
+    assert original.get_end_time() == pytest.approx(40 * 2.0)          # 40 bars of 4/4 at 120 qpm
+
+
+def test_chosen_bars_are_shown_before_and_used(handlers, tmp_path):
+    make_song(tmp_path / "long.mid", bars=40, qpm=120)
+    info = handlers.on_track(str(tmp_path / "long.mid"), None, "auto", "Melody", 5, 8)
+    assert "Uses bars 5–12 of 40: 8 bars" in info
+    out = handlers.vary(None, str(tmp_path / "long.mid"), None, "auto", 1, 0.9, 0.0, 0, True, True, 5, 8)
+    assert "Melody uses bars 5–12 of 40." in out[-1]
+    original = pretty_midi.PrettyMIDI(str(Path(out[0]).with_suffix(".mid")))
+    assert original.get_end_time() <= 8 * 2.0 + 1e-6
+    assert "⚠️" in handlers.on_track(str(tmp_path / "long.mid"), None, "auto", "Melody", 50, 4)
+    with pytest.raises(gr.Error, match="40 bars; start at bar 40 or earlier"):
+        handlers.vary(None, str(tmp_path / "long.mid"), None, "auto", 1, 0.9, 0.0, 0, True, True, 50, 4)
 
 
 def test_restyle_shows_before_and_after(handlers, debug_model):
@@ -385,3 +399,76 @@ def test_server_serves_results_but_no_other_paths(served):
     assert ok.status_code == 200 and ok.content[:4] == b"MThd"
     for path in ("/etc/passwd", str(Path(__file__).resolve()), str(Path(mid).parent)):
         assert httpx.get(f"{url}gradio_api/file={path}").status_code == 403
+
+
+# --------------------------------------------------------------------------- what a musician meets
+
+def test_interpolate_shows_every_remark_and_starts_with_the_melody(handlers, tmp_path):
+    from tests.generation.test_stream import song_with_intro
+
+    song_with_intro(tmp_path / "a.mid", intro_bars=5, seed=1)
+    make_song(tmp_path / "waltz.mid", bars=12, ts=(3, 4), seed=3)
+    out = handlers.interpolate(None, str(tmp_path / "a.mid"), None, "1", str(tmp_path / "waltz.mid"), None, "auto",
+                               3, 0.0, 0)
+    status = out[-1]
+    assert "- A: starts where its melody starts, in bar 6" in status          # a per-song remark
+    assert "- B: meter 3/4 is read as a stream of 4/4 bars" in status         # ... and the other song's
+    first = min(n.start for n in pretty_midi.PrettyMIDI(out[2]).instruments[0].notes)
+    assert first < 2.0                                                          # within the first bar at 120 qpm
+    kept = handlers.interpolate(None, str(tmp_path / "a.mid"), None, "1", str(tmp_path / "waltz.mid"), None,
+                                "auto", 3, 0.0, 0, True)
+    assert min(n.start for n in pretty_midi.PrettyMIDI(kept[2]).instruments[0].notes) >= 4.0
+
+
+def test_gallery_pictures_are_readable(handlers):
+    from PIL import Image
+
+    a, b = example_names()[:2]
+    gallery = handlers.interpolate(None, None, a, "auto", None, b, "auto", 3, 0.0, 0)[3]
+    for path, _ in gallery:
+        w, h = Image.open(path).size
+        assert w / h <= 4.0 and h >= 150                                        # not a thin strip
+
+
+def test_restyle_options_reach_the_result(handlers, tmp_path):
+    from tests.generation.test_stream import song_with_intro
+
+    song_with_intro(tmp_path / "a.mid", intro_bars=4, seed=4)
+    target = handlers.generator.get(None).styles[1]
+    kept = handlers.restyle(None, str(tmp_path / "a.mid"), None, "1", target, 1.0, 1.0, 0)
+    assert "the output rests where the input rests" in kept[-1] and "Input rests kept silent: 100%" in kept[-1]
+    free = handlers.restyle(None, str(tmp_path / "a.mid"), None, "1", target, 1.0, 1.0, 0, False, False)
+    assert "rests where the input rests" not in free[-1]
+
+
+def test_zip_buttons_say_what_to_do_before_a_result(debug_model, tmp_path):
+    demo = build_demo(Generator([debug_model]), OutputStore(tmp_path / "out"))
+    buttons = {b.elem_id: b for b in demo.blocks.values() if isinstance(b, gr.DownloadButton)}
+    assert set(buttons) == {"gen-zip", "interp-zip", "restyle-zip"}
+    for button in buttons.values():
+        assert not button.interactive and "first" in button.label
+
+
+def test_the_app_starts_without_loading_a_model(debug_model_dir):
+    """Serving the page reads model folders' descriptions only: no torch, no weights, no index."""
+    import json
+    import subprocess
+    import sys
+
+    code = f"""
+import json, sys, tempfile
+from demo.app import build_demo, load_generator
+from demo.workspace import OutputStore
+generator, problems = load_generator([{str(debug_model_dir)!r}, {str(debug_model_dir / "missing")!r}])
+demo = build_demo(generator, OutputStore(tempfile.mkdtemp()))
+model = next(iter(generator.models.values()))
+seen = {{"torch": "torch" in sys.modules, "loaded": model.loaded, "problems": len(problems)}}
+seen["steps"] = generator.get(None).steps
+seen["loaded_after"] = model.loaded
+print(json.dumps(seen))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=str(Path(__file__).resolve().parents[2]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"torch": False, "loaded": False, "problems": 1, "steps": 32, "loaded_after": True}

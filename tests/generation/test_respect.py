@@ -25,7 +25,7 @@ def test_keep_rests_cuts_notes_to_the_sounding_steps():
     ([[60, 0, 4], [90, 4, 8]], [[60, 0, 4], [67, 4, 8]], [[60, 0, 4], [66, 4, 8]]),     # one note folded
     ([[48, 0, 4], [61, 4, 8]], [[60, 0, 4], [62, 4, 8]], [[60, 0, 4], [61, 4, 8]]),     # a narrow range
     ([[5, 0, 4]], [[0, 0, 4]], [[5, 0, 4]]),                                             # stays in 0..127
-    ([[71, 0, 4], [72, 4, 8]], [[60, 0, 4], [72, 4, 8]], [[71, 0, 4], [60, 4, 8]]),     # centre 5.5 above
+    ([[71, 0, 4], [72, 4, 8]], [[60, 0, 4], [72, 4, 8]], [[59, 0, 4], [72, 4, 8]]),     # centre 5.5 above
 ], ids=["octaves", "fold-one", "narrow-range", "bottom", "pull-centre"])
 def test_keep_register_moves_by_octaves_only(notes, reference, expected):
     out = keep_register(np.array(notes), np.array(reference))

@@ -325,7 +325,7 @@ def test_explore_tab_builds_and_handles_uploads(indexed_model, song_folder, tmp_
         assert {"map", "upload", "results"} <= set(parts)
     song = str(next((song_folder / "marches").glob("*.mid")))
     msg, frame, table, choices, state = explore.analyse_upload(Generator(), "debug", song, song)
-    assert "of the corpus" in msg and len(table) == len(choices) > 0
+    assert "less typical than" in msg and "The corpus:" in msg and len(table) == len(choices) > 0
     placed = frame[frame["x"].notna()]
     assert (placed["style"] == explore.UPLOAD).sum() == len(choices)
     assert (placed["style"] == explore.PATH).sum() == 9 and {"file", "bar"} <= set(frame.columns)
@@ -338,7 +338,7 @@ def test_explore_tab_builds_and_handles_uploads(indexed_model, song_folder, tmp_
     msg, frame, table, choices, state = explore.analyse_upload(indexed_model, None, str(bad))
     assert msg.startswith("Could not use") and state == {} and choices == []
     msg, frame, *_ = explore.analyse_generated(indexed_model, None, "reels", 1)
-    assert (frame[frame["x"].notna()]["style"] == explore.GENERATED).sum() == 4 and "of the corpus" in msg
+    assert (frame[frame["x"].notna()]["style"] == explore.GENERATED).sum() == 4 and "less typical than" in msg
 
 
 # --------------------------------------------------------------------------- the shipped index

@@ -9,9 +9,16 @@ from musiclatent.latent import typicality
 def test_percentile_and_reading():
     ref = np.arange(100, dtype=float)
     np.testing.assert_array_equal(typicality.percentile_of([-1, 50, 97.5, 1000], ref), [0, 50, 98, 100])
-    assert typicality.reading(97.4) == "more unusual than 97% of the corpus"
-    assert typicality.reading(97.96) == "more unusual than 98% of the corpus"  # as the .1f percentile prints it
-    assert typicality.reading(20.0) == "more typical than 80% of the corpus"
+    assert typicality.reading(97.4) == "less typical than 97% of held-out corpus phrases"
+    assert typicality.reading(97.96) == "less typical than 98% of held-out corpus phrases"  # as .1f prints it
+    assert typicality.reading(20.0, "400 training phrases") == "less typical than 20% of 400 training phrases"
+
+
+def test_corpus_is_named_by_its_sources():
+    shipped = typicality.describe_corpus(["any", "german", "irish", "bach"])
+    assert "Essen" in shipped and "O'Neill's" in shipped and "Bach chorale" in shipped and "pop" in shipped
+    assert typicality.describe_corpus(["any", "reels", "airs"]) == \
+        "the phrases the model was indexed on (reels, airs)"
 
 
 def test_expected_scores_match_note_counts_and_pool_sparse_ones():
