@@ -263,7 +263,13 @@ def cmd_model_card(args) -> int:
     result = json.loads(Path(args.eval).read_text())
     commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
     outside = json.loads(Path(args.outside_eval).read_text()) if args.outside_eval else None
-    text = model_card(args.folder, result, args.run, args.data, {k: v for k, v in commands.items() if v}, outside)
+    commands = {k: v for k, v in commands.items() if v}
+    if json.loads((Path(args.folder) / "config.json").read_text())["model"].get("representation") == "drums":
+        from musiclatent.evaluation.drum_card import drum_model_card
+
+        text = drum_model_card(args.folder, result, args.data, commands)
+    else:
+        text = model_card(args.folder, result, args.run, args.data, commands, outside)
     (Path(args.folder) / "README.md").write_text(text)
     print(f"wrote {Path(args.folder) / 'README.md'}")
     return 0
