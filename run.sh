@@ -54,7 +54,7 @@ case "$mode" in
       bash .ci/wheel-smoke
     fi
     set +e
-    "$PY" -m pytest -q -m "not slow" "$@"
+    "$PY" -m pytest -q "$@"
     rc=$?
     set -e
     if [ "$rc" = 5 ]; then echo "no tests collected"; rc=0; fi

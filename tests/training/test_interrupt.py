@@ -10,8 +10,12 @@ a checkpoint between its two renames). Then:
 * ``train --resume`` loads a valid checkpoint, continues from its step and
   ends with exactly the weights and log of an uninterrupted run.
 
-Every kill prints what it interrupted (run with ``-s`` to see it). The
-torn states a kill can leave are also built by hand below, so each is
+The moments come from one seed, printed with every kill and in every failure
+message; ``MUSICLATENT_KILL_SEED=N`` replays its draws (the timings of a busy
+machine still vary). Every kill prints what it interrupted (run with ``-s`` to
+see it), and a test fails when no kill interrupted a running process, or when
+the moment an attempt aims at never came while the job still had work left.
+The torn states a kill can leave are also built by hand below, so each is
 tested on every run whatever the random kills happen to hit.
 """
 
@@ -44,27 +48,37 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
-def kill_when(args: list[str], ready, delay: float, describe) -> str:
+def kill_when(args: list[str], ready, delay: float, describe) -> tuple[str, str]:
     """Start the CLI, wait until ``ready()`` (polling), sleep ``delay`` s, SIGKILL it.
 
-    Returns what the kill interrupted, according to ``describe()``.
+    Returns ``(outcome, state)``. ``outcome`` is "killed" (the SIGKILL ended a
+    running process, as its exit status shows), "missed" (it finished during
+    the delay, or in the instant between ``ready()`` and the kill) or "never
+    ready" (it finished before ``ready()`` was ever true); ``state`` is what
+    ``describe()`` saw right after the kill.
     """
     proc = subprocess.Popen([*CLI, *args], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
-    while proc.poll() is None and not ready() and time.monotonic() < deadline:
+    fired = False
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ready():
+            fired = True
+            break
         time.sleep(0.001)
-    if proc.poll() is None and delay:
-        time.sleep(delay)
-    if proc.poll() is not None:
-        err = proc.stderr.read().decode()
-        proc.stderr.close()
-        assert proc.returncode == 0, err[-2000:]
-        return "finished before the kill"
-    os.kill(proc.pid, signal.SIGKILL)
-    state = describe()
-    proc.wait()
+    end = time.monotonic() + (delay if fired else 0.0)
+    while proc.poll() is None and time.monotonic() < end:  # the delay, cut short if the process ends
+        time.sleep(min(0.001, max(0.0, end - time.monotonic())))
+    state = "finished before the kill"
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+        state = describe()
+    returncode = proc.wait()
+    err = proc.stderr.read().decode()
     proc.stderr.close()
-    return state
+    if returncode == -signal.SIGKILL:
+        return "killed", state
+    assert returncode == 0, err[-2000:]
+    return ("missed" if fired else "never ready"), "finished before the kill"
 
 
 def created_since(path: Path, t0: float) -> bool:
@@ -75,12 +89,33 @@ def created_since(path: Path, t0: float) -> bool:
         return False
 
 
-def run_attempts(args: list[str], attempts, describe) -> None:
-    """Each attempt: (what, make_ready(t0) -> ready(), delay in seconds)."""
+def run_attempts(args: list[str], attempts, describe, complete) -> int:
+    """Each attempt: (what, make_ready(t0) -> ready(), delay in seconds); returns the number of kills.
+
+    ``complete()`` says whether the job is already done: only then may an
+    attempt's moment never come. At least one kill must interrupt a running process.
+    """
     print(f"\nkill seed {SEED} (set MUSICLATENT_KILL_SEED to replay)")
+    kills = 0
     for what, make_ready, delay in attempts:
+        was_complete = complete()
         ready = make_ready(time.time())
-        print(f"{args[0]} killed {what}: {kill_when(args, ready, delay, describe)}")
+        outcome, state = kill_when(args, ready, delay, describe)
+        print(f"{args[0]} killed {what}: {outcome}; {state}")
+        assert outcome != "never ready" or was_complete, (
+            f"{args[0]}: the moment {what!r} never came, though the job had work left (kill seed {SEED})")
+        kills += outcome == "killed"
+    assert kills, f"no kill interrupted a running {args[0]} (kill seed {SEED})"
+    return kills
+
+
+def test_kill_when_tells_a_kill_from_a_miss(tiny_dataset, tmp_path):
+    """The random-kill tests below rely on these outcomes to notice a kill that hit nothing."""
+    train = ["train", "--data", str(tiny_dataset), "--preset", "debug", "--out", str(tmp_path / "run"),
+             "--steps", "5", "--quiet"]
+    assert kill_when(train, lambda: True, 0.0, lambda: "seen") == ("killed", "seen")  # still importing
+    assert kill_when(["--help"], lambda: False, 0.0, lambda: "seen") == ("never ready", "finished before the kill")
+    assert kill_when(["--help"], lambda: True, 60.0, lambda: "seen") == ("missed", "finished before the kill")
 
 
 # --------------------------------------------------------------------------- prepare
@@ -158,10 +193,10 @@ def test_prepare_killed_at_random_moments_then_rerun_is_identical(many_songs, re
         ("at a random moment", lambda t0: lambda: True, rng.uniform(0.0, seconds)),
         ("while phrases or manifest are written", lambda t0: lambda: any(out.glob("*.tmp*")), 0.0),
     ]
-    run_attempts(args, attempts, lambda: _prepare_state(out))
+    run_attempts(args, attempts, lambda: _prepare_state(out), complete=lambda: (out / "manifest.json").exists())
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
-    assert dataset_digest(out) == reference
+    assert dataset_digest(out) == reference, f"kill seed {SEED}"
 
 
 @pytest.mark.parametrize("torn", ["garbage_shard_tmp", "phrases_tmp_and_no_manifest", "stale_manifest"])
@@ -255,7 +290,7 @@ def test_train_killed_at_random_moments_then_resume_continues(tiny_dataset, refe
         ("at a random moment after the next checkpoint", after_next_checkpoint, rng.uniform(0, 0.3)),
         ("around a checkpoint write (maybe between its renames)", writing, rng.uniform(0, 0.02)),
     ]
-    run_attempts(args, attempts, lambda: _train_state(run))
+    run_attempts(args, attempts, lambda: _train_state(run), complete=lambda: saved_step(run) == STEPS)
     step = assert_valid_checkpoint(run)
     with open(run / "metrics.jsonl", "a") as fh:  # a marker: rows after it come from the resumed run
         fh.write(json.dumps({"kind": "marker", "step": 0}) + "\n")
@@ -269,7 +304,7 @@ def test_train_killed_at_random_moments_then_resume_continues(tiny_dataset, refe
     assert saved_step(run) == STEPS
     # and it ends as the run that was never killed: same weights, same log
     assert_same_weights(run, reference_run)
-    assert [r for r in rows if r[0] != "marker"] == log_steps(reference_run)
+    assert [r for r in rows if r[0] != "marker"] == log_steps(reference_run), f"kill seed {SEED}"
 
 
 @pytest.mark.parametrize("torn", ["half_written_tmp", "between_renames"])
