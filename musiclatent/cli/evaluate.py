@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from musiclatent.evaluation.evaluate import SECTIONS, EvalSettings
+from musiclatent.evaluation.settings import SECTIONS, EvalSettings
 
 DESCRIPTION = """\
 Measure a model the way the field does: reconstruction accuracy (teacher-forced and
