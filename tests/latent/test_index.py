@@ -193,8 +193,12 @@ def test_map_png_draws():
 
 def test_index_round_trip_and_deterministic_map(indexed_model, indexed_model_dir, tiny_dataset):
     index = indexed_model.latent_index()
-    assert len(index) == len(latent.read_corpus_dataset(tiny_dataset))
-    assert index.latents.shape == (len(index), indexed_model.z_dim) and index.tokens.shape[1] == 32
+    corpus = latent.read_corpus_dataset(tiny_dataset)
+    np.testing.assert_array_equal(index.tokens, corpus.tokens)  # every phrase, in corpus order
+    assert list(index.file) == list(corpus.file) and index.bar.tolist() == corpus.bar.tolist()
+    # the posterior means under style "any", stored as float16
+    means = indexed_model.encode(corpus.tokens.astype(np.int64), "any").astype(np.float16).astype(np.float32)
+    np.testing.assert_allclose(index.latents, means, rtol=2e-3, atol=1e-3)
     assert set(index.styles) == set(indexed_model.styles[1:])
     assert np.isfinite(index.score_any).all() and np.isfinite(index.score_style).all()
     rebuilt = latent.build_index(indexed_model, latent.read_corpus_dataset(tiny_dataset))

@@ -92,8 +92,9 @@ def test_two_four_meter_windows():
     assert mel.bars[:3].tolist() == [[0, 8], [8, 8], [16, 8]]
     win = melody_windows(mel, 2)
     assert win.start_bars.tolist() == [0, 2, 4]  # a hop of one 4/4 bar = two 2/4 bars
-    assert win.tokens.shape == (3, 32)
-    assert win.tokens[1, 0] == N + 60 + 4 % 5
+    # quarter note q (pitch 60 + q % 5) is a note-on and three holds; window w starts at quarter 4w
+    expected = [[tok for q in range(4 * w, 4 * w + 8) for tok in (N + 60 + q % 5, 0, 0, 0)] for w in range(3)]
+    assert win.tokens.tolist() == expected
 
 
 def test_pickup_bar_from_abc():
