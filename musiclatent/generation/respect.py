@@ -151,10 +151,10 @@ def respect_input(output: np.ndarray, source: np.ndarray, rests: bool = True, re
         return output.astype(np.int64)
     n_steps = output.size
     notes, ref = stream_notes([output]), stream_notes([source])
+    if rests:  # first: the register is judged on the notes that remain
+        notes = keep_rests(notes, sounding(ref, n_steps))
     if register:
         notes = keep_register(notes, ref)
-    if rests:
-        notes = keep_rests(notes, sounding(ref, n_steps))
     return notes_to_tokens(notes, n_steps).reshape(output.shape)
 
 
