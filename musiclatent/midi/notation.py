@@ -67,16 +67,13 @@ def from_music21(score, track: str | int | None = None, source: str = "", style:
         notes, _ = _part_notes(part, steps_per_quarter)
         name = str(getattr(part, "partName", None) or f"part {i}")
         tracks.append(Track(index=i, name=name, notes=notes))
-    if len(tracks) > 1 and track in (None, ""):
-        # scores list the top voice first: prefer it unless a name says otherwise
-        named = [i for i, t in enumerate(tracks) if any(h in t.name.lower() for h in ("melody", "soprano", "vocal", "voice"))]
-        pick, reason = (named[0], f"part name {tracks[named[0]].name!r}") if named else (0, "top part of the score")
-        if len(tracks[pick].notes) == 0:
-            pick, reason = choose_melody_track(tracks)
-    else:
-        try:
+    # scores list the top voice first: prefer it unless a name says otherwise
+    named = [i for i, t in enumerate(tracks) if any(h in t.name.lower() for h in ("melody", "soprano", "vocal", "voice"))]
+    pick, reason = (named[0], f"part name {tracks[named[0]].name!r}") if named else (0, "top part of the score")
+    if len(tracks) == 1 or track not in (None, "") or len(tracks[pick].notes) == 0:
+        try:  # a forced part, a lone part, or a preferred part without notes: the usual choice
             pick, reason = choose_melody_track(tracks, force=track)
-        except ValueError as err:
+        except ValueError as err:  # no such part, only drums, no notes anywhere
             raise MusicReadError(str(err)) from None
     part = parts[pick]
     notes = skyline(tracks[pick].notes)

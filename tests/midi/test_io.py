@@ -92,3 +92,18 @@ def test_a_book_without_scores_is_a_read_error():
     score = object()
     assert notation.first_score(types.SimpleNamespace(scores=iter([score, object()]))) is score
     assert notation.first_score(score) is score
+
+
+# found by fuzzing once the blanket wrapper was gone: two voices, neither with a note music21 keeps
+TWO_EMPTY_VOICES = ('X:1\nQ:1/4=0\nL:0/8\nV:2\nM:3/4\nK:Ddor\nK:C\n.x{g}"Am"y>x[1||!trill!EC16|yC/2z0c\'\n'
+                    'V:2\n<C16{g}C16\n')
+
+
+def test_a_score_whose_parts_have_no_notes_is_a_read_error():
+    from music21 import note, stream
+
+    rests = stream.Score([stream.Part([note.Rest(quarterLength=4)]), stream.Part([note.Rest(quarterLength=4)])])
+    with pytest.raises(MusicReadError, match="no notes"):
+        notation.from_music21(rests)
+    [(_, result)] = read_melodies("voices.abc", data=TWO_EMPTY_VOICES.encode())
+    assert isinstance(result, MusicReadError) and str(result) == "no notes"
