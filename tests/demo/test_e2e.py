@@ -9,6 +9,7 @@ chromium``) and skips with a reason when that is missing, except under
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from demo.app import build_demo, launch
 from demo.handlers import Generator
 from demo.workspace import ExampleSongs, OutputStore
+from musiclatent.generation.roll import read_png_notes
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +28,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOT_COPY = Path(__file__).resolve().parents[2] / "benchmarks" / "screenshots" / "demo.png"
 TIMEOUT_MS = 90_000  # a busy 2-core CI machine
+
+
+def midi_step_notes(data: bytes) -> list[list[int]]:
+    """(pitch, start, end) in 16th-note steps of a one-track MIDI file, sorted by start."""
+    import io
+
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    sec = 60.0 / pm.get_tempo_changes()[1][0] / 4
+    notes = [[n.pitch, round(n.start / sec), round(n.end / sec)] for i in pm.instruments for n in i.notes]
+    return sorted(notes, key=lambda n: (n[1], n[0]))
 
 
 def free_port() -> int:
@@ -94,10 +108,20 @@ def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_
     expect(page.locator("#interp-roll img")).to_be_visible()
     expect(page.locator("#interp-audio a[download='morph.wav']")).to_have_count(1)
     expect(page.locator("#interp-midi a[download='morph.mid']")).to_be_visible()
+    # the roll the page shows and the MIDI it serves hold the same notes
+    roll_png = page.request.get(page.locator("#interp-roll img").get_attribute("src")).body()
+    morph_mid = page.request.get(page.locator("#interp-midi a[download='morph.mid']").get_attribute("href")).body()
+    roll_notes = read_png_notes(roll_png).tolist()
+    assert roll_notes and roll_notes == midi_step_notes(morph_mid)
     page.screenshot(path=str(tmp_path / "interpolate.png"), full_page=True)
 
     # A text file is refused with a message in the page
     page.get_by_role("tab", name="Restyle & vary").click()
+    big = tmp_path / "big.mid"                          # over the size limit: refused in megabytes
+    big.write_bytes(b"MThd" + bytes(6 * 1024 * 1024))
+    page.locator("#restyle-upload input[type=file]").set_input_files(str(big))
+    expect(page.get_by_text(re.compile(r"maximum allowed size of 5\.0 MB")).first).to_be_visible()
+    assert page.get_by_text(re.compile(r"5\.0 Mb")).count() == 0
     text = tmp_path / "notes.mid"
     text.write_text("these are not notes\n")
     page.locator("#restyle-upload input[type=file]").set_input_files(str(text))
@@ -105,6 +129,7 @@ def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_
     page.locator("#restyle-btn").click()
     expect(page.get_by_text("not a music file").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "error.png"), full_page=True)
+
 
     if os.environ.get("MUSICLATENT_SAVE_SCREENSHOT"):     # refresh the README's screenshot on request only
         SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
