@@ -23,6 +23,7 @@ from pathlib import Path
 
 from musiclatent.constants import MAX_FILE_BYTES
 from musiclatent.midi.io import MUSIC_EXTENSIONS, MusicReadError, read_melody
+from musiclatent.generation.songs import count
 from musiclatent.midi.melody import Melody
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # shipped in the wheel as package data
@@ -218,8 +219,8 @@ def describe_song(melody: Melody, label: str, which: str = "Song") -> str:
     num, den = melody.time_signature
     key = f" · {plain(melody.key)}" if melody.key else ""
     return (f"**{which}** ({label}): melody from track {t.get('index', 0)} "
-            f"“{plain(t.get('name', ''))}” ({plain(reason, 120)}) · {len(melody.bars)} bars of {num}/{den} · "
-            f"{melody.qpm:.0f} qpm{key} · {len(melody.notes)} notes")
+            f"“{plain(t.get('name', ''))}” ({plain(reason, 120)}) · {count(len(melody.bars), 'bar')} of {num}/{den} · "
+            f"{melody.qpm:.0f} qpm{key} · {count(len(melody.notes), 'note')}")
 
 
 def track_choices(melody: Melody | None) -> list[tuple[str, str]]:
