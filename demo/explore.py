@@ -21,7 +21,7 @@ from musiclatent.generation.audio import SAMPLE_RATE, render_pretty_midi
 from musiclatent.generation.export import STEP_COLORS, phrases_to_pretty_midi
 from musiclatent.midi.io import MusicReadError, read_melody
 from musiclatent.generation.songs import bar_number, count, song_phrases
-from musiclatent.latent.names import phrase_name
+from musiclatent.latent.names import phrase_name, piece_name
 from musiclatent.latent.typicality import describe_corpus
 
 from .lazy import resolve
@@ -236,7 +236,7 @@ def find_similar(generator, model_name, state: dict, choice: str | None, k: int 
     except (FileNotFoundError, ValueError) as err:
         return f"Cannot search: {err}", empty, [], [], phrase_audio(state["tokens"][j])
     table = pd.DataFrame([{"rank": h["rank"], "distance": round(h["distance"], 4), "style": h["style"],
-                           "tune": phrase_name(h["file"], h["bar"]).rsplit(", bar ", 1)[0], "bar": h["bar"] + 1,
+                           "tune": piece_name(h["file"]), "bar": h["bar"] + 1,
                            "file": h["file"]} for h in hits], columns=RESULT_COLUMNS)
     labels = [f"{h['rank']}. {h['style']}: {phrase_name(h['file'], h['bar'])}" for h in hits]
     msg = (f"{count(len(hits), 'corpus phrase')} nearest to {options[j]} of {state['name']} ({metric} distance "

@@ -149,6 +149,8 @@ def cmd_map(args) -> int:
 # --------------------------------------------------------------------------- nearest
 
 def cmd_nearest(args) -> int:
+    from musiclatent.latent.names import piece_name
+
     ml, index = _model_and_index(args)
     m = ROW_QUERY.match(args.query)
     if m and not Path(args.query).exists():
@@ -172,10 +174,11 @@ def cmd_nearest(args) -> int:
         excl = (np.array([file_code[row]]), file_code) if row is not None and not args.same_file else (None, None)
         rows, dists = latent.search(index.latents, z, args.k, args.metric, *excl)
         print(f"{label}: {args.k} nearest by {args.metric} distance")
-        print(f"  {'rank':>4} {'distance':>9} {'row':>6}  {'style':10s} {'bar':>4}  file")
+        print(f"  {'rank':>4} {'distance':>9} {'row':>6}  {'style':10s} {'bar':>4}  tune (file)")
         for r, (i, d) in enumerate(zip(rows[0], dists[0])):
             if i >= 0:
-                print(f"  {r + 1:4d} {d:9.4f} {i:6d}  {index.style[i]:10s} {index.bar[i] + 1:4d}  {index.file[i]}")
+                print(f"  {r + 1:4d} {d:9.4f} {i:6d}  {index.style[i]:10s} {index.bar[i] + 1:4d}  "
+                      f"{piece_name(index.file[i])} ({index.file[i]})")
     return 0
 
 
@@ -212,8 +215,7 @@ def cmd_score(args) -> int:
     phrases_of = "held-out corpus phrases" if found.ranking_rows(style)[1] == "held-out" else "training phrases"
     print(f"negative ELBO per step (nats, {cond}, under {by}); percentile among {among} of the index, "
           f"of that score and the local score (its lead over near variants), both matched for note count; "
-          f"flagged at >= {flag:g}")
-    print(f"the corpus: {describe_corpus(ml.styles)}")
+          f"flagged at >= {flag:g}. The corpus: {describe_corpus(ml.styles)}")
     if args.phrases:
         items = [(float(s), float(r), f"{f} bar {b + 1}") for s, r, f, b in zip(scores, rel, corpus.file, corpus.bar)]
     else:

@@ -59,7 +59,7 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
     dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``.
     """
     from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
-    from musiclatent.generation.songs import song_phrases
+    from musiclatent.generation.songs import bar_number, song_phrases
 
     toks, styles, files, starts, skipped = [], [], [], [], []
     for path, style in find_music_files(paths):
@@ -72,7 +72,8 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
             if isinstance(mel, Exception):
                 skipped.append(f"{pid}: {mel}")
                 continue
-            phrases = song_phrases(mel, steps).phrases
+            song = song_phrases(mel, steps)
+            phrases = song.phrases
             keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= MELODY.pitch_offset).any(1)
             if not keep.any():
                 skipped.append(f"{pid}: no notes")
@@ -80,7 +81,7 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
                 toks.append(phrases[i])
                 styles.append(style)
                 files.append(pid)
-                starts.append(int(i) * bars)
+                starts.append(bar_number(mel, song.offset + int(i) * steps) - 1)  # as the file numbers bars
     n = len(toks)
     return Corpus(np.asarray(toks, np.uint8).reshape(n, steps), np.asarray(styles, object),
                   np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped)

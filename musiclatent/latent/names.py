@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["COLLECTIONS", "phrase_name", "tune_title"]
+__all__ = ["COLLECTIONS", "phrase_name", "piece_name", "tune_title"]
 
 COLLECTIONS = {
     "essenFolksong": "Essen folk songs",
@@ -74,6 +74,11 @@ def phrase_name(file_id: str, bar: int) -> str:
     bar : int
         Index of the phrase's first bar among the file's full bars (0-based).
     """
+    return f"{piece_name(file_id)}, bar {int(bar) + 1}"
+
+
+def piece_name(file_id: str) -> str:
+    """A corpus piece for people: its collection, then its tune number and title (or file name)."""
     folder, name, tune = _split_id(file_id)
     collection = COLLECTIONS.get(folder, folder)
     stem = Path(name).stem
@@ -83,5 +88,4 @@ def phrase_name(file_id: str, bar: int) -> str:
         x, title = _tune(file_id)
         number = f"{stem} no. {x or tune + 1}" if tune is not None else stem
         piece = f"{number} “{title}”" if title else number
-    where = f"{collection}, {piece}" if collection else piece
-    return f"{where}, bar {int(bar) + 1}"
+    return f"{collection}, {piece}" if collection else piece
