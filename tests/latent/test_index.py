@@ -327,6 +327,9 @@ def test_explore_tab_builds_and_handles_uploads(indexed_model, song_folder, tmp_
         with gr.Blocks():
             parts = explore.build_explore_tab(generator)
         assert {"map", "upload", "results"} <= set(parts)
+        assert parts["map"].value["data"] == [] or all(r[0] is None for r in parts["map"].value["data"])
+        show_map, _, _ = parts["show_map"]                       # the corpus loads when the tab opens
+        assert len(show_map(None, {}).value["data"]) > len(explore.OVERLAY_COLORS)
     song = str(next((song_folder / "marches").glob("*.mid")))
     msg, frame, table, choices, state = explore.analyse_upload(Generator(), "debug", song, song)
     assert "less typical than" in msg and "The corpus:" in msg and len(table) == len(choices) > 0
