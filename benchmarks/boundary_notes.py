@@ -109,9 +109,11 @@ def main(argv=None) -> int:
             rate = lambda ok, n: ok / max(1, n)  # noqa: E731
             new = rate(c["cross_ok"], c["cross"]) / max(1e-9, rate(c["other_ok"], c["other"]))
             old = rate(c["cross_ok_before"], c["cross"]) / max(1e-9, rate(c["other_ok_before"], c["other"]))
+            few = c["cross"] < 20          # a ratio of a handful of notes says little
+            ratio = "n/a (none)" if not c["cross"] else f"{new:.2f}x" + (" (few notes)" if few else "")
             rows.append([name, label, c["cross"], f"{c['cross_ok']} ({rate(c['cross_ok'], c['cross']):.3f})",
-                         f"{c['other_ok']} of {c['other']} ({rate(c['other_ok'], c['other']):.3f})", f"{new:.2f}x",
-                         f"{c['cross_ok_before']} ({old:.2f}x)"])
+                         f"{c['other_ok']} of {c['other']} ({rate(c['other_ok'], c['other']):.3f})", ratio,
+                         f"{c['cross_ok_before']} ({old:.2f}x)" if c["cross"] else "-"])
         e = morph_edges(ml, songs)
         edges.append([name, e["pairs"], f"{e['first']:.2f} (max {e['first_max']:.2f})", f"{e['first_kept']:.2f}",
                       f"{e['tail']:.2f} (max {e['tail_max']:.2f})"])
