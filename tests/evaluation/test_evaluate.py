@@ -87,7 +87,7 @@ def test_settings_refuse_unknown_sections():
     with pytest.raises(ValueError, match="sections"):
         EvalSettings(sections=("recon",))
     with pytest.raises(ValueError, match="split"):
-        EvalSettings(split="test")
+        EvalSettings(split="heldout")
 
 
 # --------------------------------------------------------------------------- classifier

@@ -51,8 +51,10 @@ def test_config_names_its_representation_and_meter_through_json():
 
 
 def test_config_refuses_what_its_representation_cannot_hold():
-    with pytest.raises(ValueError, match="unknown representation 'drums'"):
-        ModelConfig(representation="drums")
+    with pytest.raises(ValueError, match="unknown representation 'chords'"):
+        ModelConfig(representation="chords")
+    with pytest.raises(ValueError, match="512 classes"):
+        ModelConfig(representation="drums")          # n_classes left at the melody's 130
     with pytest.raises(ValueError, match="melody models take the meters"):
         ModelConfig(meter=(7, 8))
     with pytest.raises(ValueError, match="n_classes 512"):
@@ -60,4 +62,4 @@ def test_config_refuses_what_its_representation_cannot_hold():
 
 
 def test_registry_lookup():
-    assert get_representation("melody") is MELODY and set(REPRESENTATIONS) == {"melody"}
+    assert get_representation("melody") is MELODY and set(REPRESENTATIONS) == {"melody", "drums"}
