@@ -216,6 +216,17 @@ K:D
 |:DFAF dFAF|GBdB AFEF|DFAF dfed|cABc d2d2:|
 """
 
+ABC_TWO_VOICES = """X:1
+T:Two Voices
+M:2/4
+L:1/8
+K:G
+V:1 name="Melody"
+GABc|dedB|cBAG|A4|
+V:2 name="Bass"
+G,2D,2|G,2D,2|C,2D,2|D,4|
+"""  # two parts: the reader picks one, a path a one-voice tune never takes
+
 MUSICXML = """<?xml version="1.0" encoding="UTF-8"?>
 <score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Melody</part-name></score-part></part-list>
 <part id="P1"><measure number="1"><attributes><divisions>1</divisions>

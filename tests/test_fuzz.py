@@ -30,12 +30,13 @@ def budget(n: int):
 
 
 MIDI_SEEDS = [fc.melody_midi(4, seed=1), fc.melody_midi(16, tpb=96, seed=2), fc.many_notes_midi(24)]
-SCORE_SEEDS = [("tune.abc", fc.ABC_TUNE.encode()), ("score.xml", fc.MUSICXML.encode()), ("score.mxl", fc.mxl())]
+SCORE_SEEDS = [("tune.abc", fc.ABC_TUNE.encode()), ("voices.abc", fc.ABC_TWO_VOICES.encode()),
+               ("score.xml", fc.MUSICXML.encode()), ("score.mxl", fc.mxl())]
 ints = st.integers(min_value=0, max_value=2**32 - 1) | st.integers(min_value=0, max_value=300)
 
 
 @pytest.mark.parametrize("data", MIDI_SEEDS + [d for _, d in SCORE_SEEDS],
-                         ids=["midi-4", "midi-16-tpb96", "midi-running-status", "abc", "musicxml", "mxl"])
+                         ids=["midi-4", "midi-16-tpb96", "midi-running-status", "abc", "abc-two-voices", "musicxml", "mxl"])
 def test_seed_files_are_valid(data):
     """Mutations start from files that read: a crash-free fuzz of only-broken files proves little."""
     assert fc.read_untrusted(data, {b"X:": "a.abc", b"<?": "a.xml", b"PK": "a.mxl"}.get(data[:2], "a.mid")) == "ok"
