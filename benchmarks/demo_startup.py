@@ -8,6 +8,9 @@ may wait for it). Stops the process and repeats; prints medians and the load
 average beside them (the machine is shared). Asserts nothing.
 
     .venv/bin/python benchmarks/demo_startup.py [--runs 5]
+    .venv/bin/python benchmarks/demo_startup.py --against /tmp/before   # runs interleaved with another
+        # source tree (e.g. `git archive <commit> | tar -x -C /tmp/before`), started as
+        # `python -m musiclatent.cli demo` with that tree first on PYTHONPATH
 
 Target (issue 23): a served page within 10 s of ``musiclatent demo``.
 """
@@ -32,14 +35,20 @@ COMMAND = ROOT / ".venv" / "bin" / "musiclatent"
 TARGET_S = 10.0
 
 
-def one_run(timeout_s: float = 300.0) -> dict:
+def one_run(tree: Path | None = None, timeout_s: float = 300.0) -> dict:
+    """One start of the app: this checkout's ``musiclatent demo``, or that of another source ``tree``."""
     import httpx
 
     port = free_port()
     url = f"http://{HOST}:{port}/"
+    if tree is None:
+        cmd, cwd, env = [str(COMMAND), "demo", "--port", str(port)], ROOT, None
+    else:
+        cmd = [sys.executable, "-m", "musiclatent.cli", "demo", "--port", str(port)]
+        cwd, env = Path(tree), {**os.environ, "PYTHONPATH": str(tree)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(COMMAND), "demo", "--port", str(port)], cwd=str(ROOT), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     out = {"page_s": float("nan"), "first_generate_s": float("nan")}
     try:
         while time.perf_counter() - t0 < timeout_s:
@@ -73,15 +82,20 @@ def one_run(timeout_s: float = 300.0) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--against", default=None, help="another source tree to time, run for run (before/after)")
     args = p.parse_args(argv)
     print(f"{machine()}\n")
-    runs = []
+    runs, others = [], []
     for k in range(args.runs):
         load = os.getloadavg()[0]
         r = one_run()
         runs.append(r)
         print(f"run {k + 1}: page {r['page_s']:.2f} s, first Generate {r['first_generate_s']:.2f} s "
               f"(load average {load:.1f})")
+        if args.against:
+            o = one_run(Path(args.against))
+            others.append(o)
+            print(f"   {args.against}: page {o['page_s']:.2f} s, first Generate {o['first_generate_s']:.2f} s")
     page = statistics.median(r["page_s"] for r in runs)
     first = statistics.median(r["first_generate_s"] for r in runs)
     print()
@@ -90,7 +104,12 @@ def main(argv=None) -> int:
          f"{max(r['page_s'] for r in runs):.2f}", f"<= {TARGET_S:g}"],
         ["then the first Generate (1 x 2 bars with audio, s)", f"{first:.2f}",
          f"{min(r['first_generate_s'] for r in runs):.2f}", f"{max(r['first_generate_s'] for r in runs):.2f}", "-"],
-    ])
+    ] + ([[f"{args.against}: to a served page (s)", f"{statistics.median(o['page_s'] for o in others):.2f}",
+           f"{min(o['page_s'] for o in others):.2f}", f"{max(o['page_s'] for o in others):.2f}", "-"],
+          [f"{args.against}: then the first Generate (s)",
+           f"{statistics.median(o['first_generate_s'] for o in others):.2f}",
+           f"{min(o['first_generate_s'] for o in others):.2f}", f"{max(o['first_generate_s'] for o in others):.2f}",
+           "-"]] if others else []))
     return 0
 
 
