@@ -1,8 +1,10 @@
 """Song-level work: whole melodies in, phrase tokens through the model, notes out.
 
 A song is tiled into consecutive phrases of the model's length, starting on
-its first duple bar line (or its first bar, for other meters, which are read as
-a stream of 4/4 bars). A song shorter than one phrase is padded with silence,
+its first duple bar line. Other meters (3/4, 6/8, 9/8, ...) are tiled from their
+first bar line as one stream: the model's 4/4-sized phrases run across their bar
+lines, but the notes keep their places, so the output is written back in the
+song's own meter with its bars where they were. A song shorter than one phrase is padded with silence,
 so any input with notes works: there is no "exactly one example" rule and no
 4-bar cap.
 """
@@ -34,8 +36,18 @@ class Song:
 
     @property
     def meter_for_export(self) -> tuple[int, int]:
-        num, den = self.melody.time_signature
-        return (num, den) if (num, den) in ((4, 4), (2, 4), (2, 2)) else DEFAULT_TIME_SIGNATURE
+        return export_meter(self.melody)
+
+
+def export_meter(melody: Melody) -> tuple[int, int]:
+    """The meter a song's results are written in: its own, whenever its bar is a whole number of
+    steps (4/4, 3/4, 6/8, 9/8, 5/4, ...); else 4/4."""
+    num, den = (int(v) for v in melody.time_signature)
+    try:
+        MELODY.steps_per_bar((num, den))
+    except ValueError:
+        return DEFAULT_TIME_SIGNATURE
+    return (num, den)
 
 
 def song_phrases(melody: Melody, steps: int, max_phrases: int = 64, intro: bool = True,
@@ -54,18 +66,19 @@ def song_phrases(melody: Melody, steps: int, max_phrases: int = 64, intro: bool 
     remarks = []
     bars = melody.bars
     duple = [i for i in range(len(bars)) if is_duple_bar(int(bars[i, 1]))]
+    bar = MELODY.steps_per_bar()   # the model's bar; songs in other meters step in their own bars
     if duple:
         start = int(bars[duple[0], 0])
     elif len(bars):
-        start = int(bars[0, 0])
+        start, bar = int(bars[0, 0]), int(bars[0, 1])
         num, den = melody.time_signature
-        remarks.append(f"meter {num}/{den} is read as a stream of 4/4 bars")
+        remarks.append(f"meter {num}/{den}: the model's {steps}-step phrases run across its bar lines, "
+                       f"and the result keeps {num}/{den} with its bars in place")
     else:
         start = 0
     if len(notes) and notes[0, 1] < start:
-        # keep a pickup: start one model bar earlier (a whole phrase's bar grid stays aligned)
-        start -= int(np.ceil((start - notes[0, 1]) / MELODY.steps_per_bar())) * MELODY.steps_per_bar()
-    bar = MELODY.steps_per_bar()
+        # keep a pickup: start a whole bar earlier (the bar grid stays aligned)
+        start -= int(np.ceil((start - notes[0, 1]) / bar)) * bar
     if not intro and len(notes) and notes[0, 1] - start >= bar:
         skipped = int(notes[0, 1] - start) // bar * bar
         remarks.append(f"starts where its melody starts, in bar {bar_number(melody, int(notes[0, 1]))} "

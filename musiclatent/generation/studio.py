@@ -16,7 +16,7 @@ import numpy as np
 
 from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
 from musiclatent.generation.respect import respect_input
-from musiclatent.generation.songs import align_index, morph_layout, song_phrases
+from musiclatent.generation.songs import align_index, export_meter, morph_layout, song_phrases
 from musiclatent.generation.stream import model_phrases, held_into, seal, stream_notes, stream_tokens
 from musiclatent.midi.melody import Melody
 
@@ -56,8 +56,7 @@ def _export_settings(mel: Melody | None, qpm, program, velocity, time_signature=
     if mel is None:
         return (float(qpm or DEFAULT_QPM), tuple(time_signature or DEFAULT_TIME_SIGNATURE),
                 int(DEFAULT_PROGRAM if program is None else program), int(velocity or DEFAULT_VELOCITY))
-    num, den = mel.time_signature
-    ts = (num, den) if (num, den) in ((4, 4), (2, 4), (2, 2)) else DEFAULT_TIME_SIGNATURE
+    ts = export_meter(mel)
     return (float(qpm or mel.qpm), tuple(time_signature or ts), int(mel.program if program is None else program),
             int(velocity or mel.velocity))
 

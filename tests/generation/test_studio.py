@@ -7,6 +7,7 @@ import pytest
 from musiclatent.generation import studio
 from musiclatent.cli.main import main as cli_main
 from musiclatent.generation.export import phrases_to_pretty_midi
+from musiclatent.generation.songs import join_phrases, song_phrases
 from musiclatent.midi.io import read_melody
 from musiclatent.representations.pianoroll import tokens_to_notes
 
@@ -107,3 +108,28 @@ def test_generated_notes_are_clean(debug_model):
         assert toks.shape == (1, 6 * 16)
         notes = tokens_to_notes(toks[0])
         assert np.all(notes[:, 2] > notes[:, 1]) and np.all(notes[1:, 1] >= notes[:-1, 2])
+
+
+@pytest.mark.parametrize("meter", [(3, 4), (6, 8), (9, 8)], ids=lambda m: f"{m[0]}-{m[1]}")
+def test_songs_in_other_meters_are_written_back_in_their_meter_with_bars_in_place(debug_model_dir, tmp_path,
+                                                                                  meter):
+    """Two waltzes morph to 3/4 MIDI, two jigs to 6/8: the phrases are a stream over the song, so
+    each note of a reconstruction keeps its place against the song's own bar lines."""
+    a, b = tmp_path / "a.mid", tmp_path / "b.mid"
+    notes_a = make_song(a, bars=12, ts=meter, seed=4)
+    make_song(b, bars=9, ts=meter, seed=5)
+    out = tmp_path / "morph"
+    assert cli_main(["interpolate", str(a), str(b), "--model", str(debug_model_dir), "--out", str(out),
+                     "--steps", "3"]) == 0
+    bar = meter[0] * 16 // meter[1]
+    for name in ("morph.mid", "recon_a.mid", "step_02.mid"):
+        pm = pretty_midi.PrettyMIDI(str(out / name))
+        ts = pm.time_signature_changes
+        assert [(t.numerator, t.denominator, t.time) for t in ts] == [(*meter, 0.0)], name
+    # the phrases are one stream over the song from a bar line: joined back, every note of A is
+    # where it was against A's own bar lines (what an exact reconstruction writes)
+    song = song_phrases(read_melody(a), 32)
+    joined = join_phrases(song.phrases) + np.array([0, song.offset, song.offset])
+    assert joined.tolist() == notes_a.tolist()
+    assert song.offset % bar == 0 and song.meter_for_export == meter
+    assert any(f"keeps {meter[0]}/{meter[1]}" in r for r in song.notes)
