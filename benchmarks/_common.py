@@ -85,7 +85,7 @@ def free_port() -> int:
 def load_model(name: str | None):
     """The model to serve, and a description of it (untrained weights when none is shipped)."""
     from musiclatent.generation.facade import MusicLatent
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
     from musiclatent.presets import get_preset
 
     if name:

@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import machine, print_table  # noqa: E402
 
-from musiclatent.models.vae import build_vae  # noqa: E402
+from musiclatent.models.builders import build_vae  # noqa: E402
 from musiclatent.presets import get_preset  # noqa: E402
 from musiclatent.training.loop import autocast  # noqa: E402
 
@@ -125,18 +125,22 @@ class PeerProcess:
 
 def measure(preset: str, batch: int, windows: int, steps: int, peer: str | None = None,
             threads: int = 1, log=None) -> dict:
-    """Median seq/s over ``windows`` windows of ``steps`` steps for fp32, bf16 (and the peer), interleaved."""
+    """Median seq/s over ``windows`` windows of ``steps`` steps for fp32, bf16 (and the peer), interleaved.
+
+    The order alternates (fp32, bf16, peer; then peer, bf16, fp32), so each of our windows has a peer
+    window next to it in time. With a peer, ``ratio`` holds the median over windows of ours / the
+    peer's window of the same round: on a machine whose load changes, that pairs like with like.
+    """
     runners = {"fp32": OurStep(preset, batch, False), "bf16": OurStep(preset, batch, True)}
     for r in runners.values():
         r.window(2)  # warm-up
     other = PeerProcess(peer, preset, batch, threads, log) if peer else None
     rates = {name: [] for name in [*runners, *(["peer"] if other else [])]}
     try:
-        for _ in range(windows):
-            for name, r in runners.items():
-                rates[name].append(batch * steps / r.window(steps))
-            if other:
-                rates["peer"].append(batch * steps / other.window(steps))
+        timers = {**runners, **({"peer": other} if other else {})}
+        for w in range(windows):
+            for name in (list(timers) if w % 2 == 0 else list(timers)[::-1]):
+                rates[name].append(batch * steps / timers[name].window(steps))
     finally:
         if other:
             other.close()
@@ -144,6 +148,7 @@ def measure(preset: str, batch: int, windows: int, steps: int, peer: str | None 
     out["windows"] = {name: [round(x, 1) for x in v] for name, v in rates.items()}
     if other:
         out["peer_what"] = other.info.get("what", "") + "; " + other.info.get("versions", "")
+        out["ratio"] = {name: statistics.median(a / b for a, b in zip(rates[name], rates["peer"])) for name in runners}
     return out
 
 
@@ -196,11 +201,12 @@ def main(argv=None) -> dict:
             row = [preset, batch, round(r["fp32"], 1), round(r["bf16"], 1), f"{r['bf16'] / r['fp32']:.2f}x"]
             if args.peer:
                 p = r.get("peer")
-                row += ["-", "-", "-"] if p is None else [round(p, 1), f"{r['fp32'] / p:.2f}x", f"{r['bf16'] / p:.2f}x"]
+                row += (["-", "-", "-"] if p is None else
+                        [round(p, 1), f"{r['ratio']['fp32']:.2f}x", f"{r['ratio']['bf16']:.2f}x"])
             rows.append(row)
             out[f"{preset}@{batch}"] = {"fp32": r["fp32"], "bf16": r["bf16"], "windows": r["windows"],
-                                        **({"peer": r["peer"], "peer_name": args.peer, "peer_what": r["peer_what"]}
-                                           if "peer" in r else {})}
+                                        **({"peer": r["peer"], "peer_name": args.peer, "peer_what": r["peer_what"],
+                                            "ratio": r["ratio"]} if "peer" in r else {})}
     print(f"machine: {machine()}, torch {torch.__version__}, threads {threads}; load average {load_before} before, "
           f"{_load()} after")
     print(f"teacher-forced training steps, median of {args.windows} windows of {args.steps} steps "
@@ -212,7 +218,8 @@ def main(argv=None) -> dict:
     print_table(headers, rows)
     if args.peer:
         whats = sorted({v["peer_what"] for v in out.values() if isinstance(v, dict) and "peer_what" in v})
-        print(f"\n{PEERS[args.peer]['label']} ran in this invocation, its windows alternating with ours:")
+        print(f"\n{PEERS[args.peer]['label']} ran in this invocation, its windows alternating with ours; a ratio is the "
+              "median over rounds of our window / its window of the same round:")
         for w in whats:
             print(f"  {w}")
     else:

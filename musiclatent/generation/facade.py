@@ -19,8 +19,11 @@ from musiclatent.generation.attributes import ATTRIBUTES
 from musiclatent.training.checkpoint import (CheckpointError, build_checked, find_checkpoint, load_model_weights, load_tensors,
                                              model_config_from, read_config)
 from musiclatent.latent import index as latent_tools
+from musiclatent.latent.walks import latent_walk, slerp  # noqa: F401  (re-exported)
 from musiclatent.constants import PRETRAINED_DIR, STYLE_ANY
-from musiclatent.models.vae import MusicVAE, build_vae
+from musiclatent.models.prior import StylePrior, read_prior
+from musiclatent.models.vae import MusicVAE
+from musiclatent.models.builders import build_vae
 
 PRETRAINED = ("melody-2bar", "melody-16bar")
 SCORER_DIRNAME = "scorer"  # a model folder's density-trained model for typicality scores
@@ -28,32 +31,6 @@ SCORER_DIRNAME = "scorer"  # a model folder's density-trained model for typicali
 
 class UnknownStyleError(ValueError):
     """An unknown style name; the message lists the valid ones."""
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation between latent vectors a, b (…, Z) at t in [0, 1]."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    na = np.linalg.norm(a, axis=-1, keepdims=True)
-    nb = np.linalg.norm(b, axis=-1, keepdims=True)
-    cos = np.clip(np.sum(a * b, -1, keepdims=True) / np.maximum(na * nb, 1e-12), -1.0, 1.0)
-    omega = np.arccos(cos)
-    so = np.sin(omega)
-    lin = (1 - t) * a + t * b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sl = np.sin((1 - t) * omega) / so * a + np.sin(t * omega) / so * b
-    return np.where(so > 1e-6, sl, lin).astype(np.float32)
-
-
-def latent_walk(z: np.ndarray, n: int, similarity: float, rng: np.random.Generator) -> np.ndarray:
-    """n steps of z_{k+1} = s z_k + sqrt(1 - s^2) eps_k from z (Z,) -> (n, Z) float32.
-
-    An AR(1) walk: it keeps N(0, I) as its stationary law, so it never wanders off the prior.
-    """
-    s, out = float(similarity), []
-    for _ in range(int(n)):
-        z = s * z + np.sqrt(max(0.0, 1.0 - s * s)) * rng.standard_normal(np.shape(z))
-        out.append(z)
-    return np.asarray(out, np.float32).reshape(int(n), -1)
 
 
 class MusicLatent:
@@ -67,11 +44,14 @@ class MusicLatent:
         ``style_mean.<style>`` (Z,) mean latents.
     card : str
         The model card (markdown), if any.
+    prior : StylePrior, optional
+        Where each style's latents live (``prior.safetensors``); without one, z ~ N(0, I).
     """
 
     def __init__(self, model: MusicVAE, extras: dict[str, np.ndarray] | None = None, card: str = "",
-                 name: str = "", folder: Path | None = None):
+                 name: str = "", folder: Path | None = None, prior: StylePrior | None = None):
         self.model = model.eval()
+        self.prior = prior
         self.cfg = model.cfg
         self.extras = extras or {}
         self.card = card
@@ -122,7 +102,11 @@ class MusicLatent:
         if (folder / "extras.safetensors").exists():
             extras = {k: v.float().numpy() for k, v in load_tensors(folder / "extras.safetensors").items()}
         card = (folder / "README.md").read_text() if (folder / "README.md").exists() else ""
-        return cls(model, extras, card, name=name or config.get("preset", ""), folder=folder)
+        prior = read_prior(folder)
+        if prior is not None and list(prior.styles) != list(model.cfg.styles):
+            raise CheckpointError(f"{folder}/prior.json is for styles {list(prior.styles)}, but the model has "
+                                  f"{list(model.cfg.styles)}; refit it with `musiclatent fit-prior {folder} --data DATA`")
+        return cls(model, extras, card, name=name or config.get("preset", ""), folder=folder, prior=prior)
 
     @classmethod
     def load(cls, name_or_path: str) -> "MusicLatent":
@@ -229,11 +213,44 @@ class MusicLatent:
             off += float(amount) * self.extras[key]
         return off
 
+    def prior_latents(self, n: int, style=None, temperature: float = 0.5,
+                      rng: np.random.Generator | None = None) -> np.ndarray:
+        """n latents (n, Z) float32 for a style.
+
+        From the model's style prior when it has one (:mod:`musiclatent.models.prior`): the style's
+        Gaussian, its spread tempered by ``temperature`` (0 = the most typical latent, 0.5 = the fitted
+        spread), kept where its latent critic hears the style. Without a prior, z ~ N(0, I) whatever
+        the temperature.
+        """
+        rng = rng if rng is not None else np.random.default_rng()
+        if self.prior is None:
+            return rng.standard_normal((int(n), self.z_dim)).astype(np.float32)
+        return self.prior.latents(int(n), self.style_id(style), float(temperature), rng)
+
+    def walk_latents(self, z: np.ndarray, n: int, similarity: float, style=None,
+                     rng: np.random.Generator | None = None, spread: float = 1.0) -> np.ndarray:
+        """n steps of an AR(1) walk from each latent, z_{k+1} = s z_k + sqrt(1 - s^2) spread eps_k:
+        (m, Z) -> (n, m, Z) float32. With a style prior the walk runs in the whitened frame of the
+        style's Gaussian, so it stays where that style lives; else in N(0, I)."""
+        rng = rng if rng is not None else np.random.default_rng()
+        z = np.atleast_2d(np.asarray(z, np.float32))
+        if self.prior is None:
+            return latent_walk(z, int(n), float(similarity), rng, spread).reshape(int(n), len(z), self.z_dim)
+        return self.prior.walk(z, self.style_id(style), int(n), float(similarity), rng, float(spread))
+
+    def prior_description(self) -> str:
+        """One line: where this model's samples draw z from."""
+        return self.prior.describe() if self.prior is not None else "N(0, I)"
+
     def sample(self, n: int = 1, style=None, temperature: float = 0.5, seed: int | None = 0,
                attributes: dict[str, float] | None = None) -> np.ndarray:
-        """Draw n phrases from the prior: z ~ N(0, I) (+ attribute offsets) -> tokens (n, steps)."""
+        """Draw n phrases of a style: z from :meth:`prior_latents` (+ attribute offsets) -> tokens (n, steps).
+
+        ``temperature`` tempers both the latent spread (with a style prior; 0 = the style's most
+        typical phrase) and the decoder's softmax (0 = argmax).
+        """
         rng = np.random.default_rng(seed)
-        z = rng.standard_normal((int(n), self.z_dim)).astype(np.float32) + self.attribute_offset(attributes)
+        z = self.prior_latents(n, style, temperature, rng) + self.attribute_offset(attributes)
         return self.decode(z, style, temperature, seed)
 
     def interpolate_latents(self, z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.ndarray:
@@ -263,6 +280,11 @@ class MusicLatent:
         between the target's and the source style's means (m_s: the source style's mean,
         or the mean over styles when the source is unknown). The result is decoded under
         the target style. At s = 0 this is the plain reconstruction.
+
+        With a style prior, the move is z' = z + s (c_t(M(z)) - z): M is the optimal-transport
+        map from the source style's Gaussian to the target's (the source guessed by the prior's
+        critic when unknown), which keeps the phrase's place within its style, and c_t the latent
+        constraint that then moves it until the critic hears the target style.
         """
         if not 0.0 <= float(strength) <= 1.0:
             raise ValueError(f"strength must lie in [0, 1], got {strength}")
@@ -270,6 +292,12 @@ class MusicLatent:
         z = self.encode(tokens, None)
         if strength <= 0:
             return self.decode(z + self.attribute_offset(attributes), None, temperature, seed)
+        if self.prior is not None and target > 0:
+            src = (np.full(len(z), self.style_id(source_style), np.int64)
+                   if source_style not in (None, "", STYLE_ANY) else self.prior.guess_style(z))
+            moved = self.prior.constrain(self.prior.transport(z, src, target), target)
+            z = z + float(strength) * (moved - z) + self.attribute_offset(attributes)
+            return self.decode(z.astype(np.float32), target, temperature, seed)
         m_t = self.style_mean(target)
         if source_style not in (None, "", STYLE_ANY):
             m_s = self.style_mean(source_style)
@@ -282,14 +310,22 @@ class MusicLatent:
 
     def variations(self, tokens, n: int = 4, similarity: float = 0.8, style=None, temperature: float = 0.0,
                    seed: int | None = 0) -> np.ndarray:
-        """z' = s z + sqrt(1 - s^2) eps for each input phrase; (m, T) -> (n, m, T)."""
+        """z' = s z + sqrt(1 - s^2) eps for each input phrase; (m, T) -> (n, m, T).
+
+        With a style prior the phrases are encoded under "any" and the step is taken in the
+        whitened frame of ``style``'s Gaussian (:meth:`walk_latents`), so low similarity drifts
+        toward that style rather than toward N(0, I).
+        """
         if not 0.0 <= float(similarity) <= 1.0:
             raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
-        z = self.encode(tokens, style)
+        z = self.encode(tokens, None if self.prior is not None else style)
         rng = np.random.default_rng(seed)
-        eps = rng.standard_normal((int(n),) + z.shape).astype(np.float32)
         s = float(similarity)
-        zs = s * z[None] + np.sqrt(max(0.0, 1.0 - s * s)) * eps
+        if self.prior is not None:
+            zs = np.concatenate([self.walk_latents(z, 1, s, style, rng) for _ in range(int(n))])
+        else:
+            eps = rng.standard_normal((int(n),) + z.shape).astype(np.float32)
+            zs = s * z[None] + np.sqrt(max(0.0, 1.0 - s * s)) * eps
         return self.decode(zs.reshape(-1, self.z_dim), style, temperature, seed).reshape(int(n), len(z), self.steps)
 
     def continuation(self, tokens, n: int = 4, similarity: float = 0.9, style=None, temperature: float = 0.0,
@@ -298,12 +334,17 @@ class MusicLatent:
 
         z_0 is the last phrase's mean and z_{k+1} = s z_k + sqrt(1 - s^2) eps_k: each new phrase
         is a variation of the one before it, so the line drifts away gradually (s = 1 repeats it).
+        With a style prior the walk runs in ``style``'s whitened frame (:meth:`walk_latents`).
         """
         if not 0.0 <= float(similarity) <= 1.0:
             raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
         if int(n) < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        walk = latent_walk(self.encode(tokens, style)[-1], int(n), float(similarity), np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        if self.prior is not None:
+            walk = self.walk_latents(self.encode(tokens, None)[-1:], int(n), float(similarity), style, rng)[:, 0]
+        else:
+            walk = latent_walk(self.encode(tokens, style)[-1], int(n), float(similarity), rng)
         return self.decode(walk, style, temperature, seed)
 
     @torch.no_grad()

@@ -1,6 +1,6 @@
 """Encoder and decoders of the recurrent VAE.
 
-Every module takes plain arguments; :func:`musiclatent.models.vae.build_vae`
+Every module takes plain arguments; :func:`musiclatent.models.builders.build_vae`
 turns a ``ModelConfig`` into modules. Teacher-forced passes are single fused
 ``nn.LSTM`` calls; step-by-step decoding carries the LSTM state (no prefix is
 ever recomputed).

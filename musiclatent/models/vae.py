@@ -108,12 +108,3 @@ class MusicVAE(nn.Module):
             "accuracy": acc.detach(),
         }
 
-
-def build_vae(cfg: ModelConfig) -> MusicVAE:
-    """Builder: config -> model (audiocraft's builders idea). A ``latent-seq`` config builds a
-    :class:`~musiclatent.models.latent_seq.LatentSeqVAE`, which has the same interface."""
-    if cfg.decoder == "latent-seq":
-        from musiclatent.models.latent_seq import LatentSeqVAE
-
-        return LatentSeqVAE(cfg)
-    return MusicVAE(cfg)

@@ -23,7 +23,8 @@ from musiclatent.training.checkpoint import (CheckpointError, build_checked, fin
                                              warm_start_weights)
 from musiclatent.config import ModelConfig, TrainConfig
 from musiclatent.data.dataset import PhraseSet, load_dataset, random_batch
-from musiclatent.models.vae import MusicVAE, build_vae
+from musiclatent.models.vae import MusicVAE
+from musiclatent.models.builders import build_vae
 from musiclatent.presets import get_preset
 
 

@@ -15,7 +15,7 @@ from tests.demo.test_e2e_drums import write_beat
 @pytest.fixture(scope="module")
 def handlers(tmp_path_factory):
     from musiclatent.generation.facade import MusicLatent
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
     from musiclatent.presets import get_preset
 
     torch.manual_seed(0)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def drum_app_url(debug_model):
     from musiclatent.generation.facade import MusicLatent
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
     from musiclatent.presets import get_preset
 
     torch.manual_seed(0)

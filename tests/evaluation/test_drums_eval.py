@@ -34,7 +34,7 @@ def test_a_set_against_itself_overlaps_more_than_against_silence():
 @pytest.fixture(scope="module")
 def tiny():
     from musiclatent.generation.facade import MusicLatent
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
     from musiclatent.presets import get_preset
 
     torch.manual_seed(0)

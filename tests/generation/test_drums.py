@@ -11,7 +11,7 @@ from musiclatent.cli.drums import dispatch
 from musiclatent.generation import drums
 from musiclatent.generation.facade import MusicLatent
 from musiclatent.midi.drums import DrumPart
-from musiclatent.models.vae import build_vae
+from musiclatent.models.builders import build_vae
 from musiclatent.presets import get_preset
 from musiclatent.representations import DRUMS
 

@@ -192,7 +192,7 @@ def model_16bar():
 
     from musiclatent.config import ModelConfig
     from musiclatent.generation.facade import MusicLatent
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
 
     torch.manual_seed(0)
     cfg = ModelConfig(bars=16, decoder="flat", embed_dim=8, enc_hidden=16, z_dim=8, dec_hidden=16, dec_layers=1,

@@ -77,7 +77,7 @@ def test_a_scorer_of_its_own_shape_is_used(debug_model_dir, tmp_path):
     import torch
 
     from musiclatent.training.checkpoint import model_config_from
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
 
     folder = tmp_path / "m"
     shutil.copytree(debug_model_dir, folder)

@@ -15,7 +15,7 @@ import torch
 from musiclatent.config import ModelConfig
 from musiclatent.data import latent_cache
 from musiclatent.data.dataset import transpose_tokens
-from musiclatent.models.vae import build_vae
+from musiclatent.models.builders import build_vae
 from musiclatent.presets import get_preset, register
 
 

@@ -9,7 +9,7 @@ import torch
 from musiclatent.config import ModelConfig, TrainConfig
 from musiclatent.constants import HOLD, NOTE_ON_OFFSET, REST
 from musiclatent.models.modules import add_interval_logits, interval_logits, last_pitches
-from musiclatent.models.vae import build_vae
+from musiclatent.models.builders import build_vae
 from musiclatent.presets import PRESETS, get_preset
 
 

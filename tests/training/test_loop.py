@@ -146,7 +146,7 @@ def test_ddp_two_processes_on_cpu(tiny_dataset, tmp_path):
 
 def test_warm_start_relearns_a_style_table_of_another_size():
     from musiclatent.training.checkpoint import CheckpointError, warm_start_weights
-    from musiclatent.models.vae import build_vae
+    from musiclatent.models.builders import build_vae
 
     cfg = get_preset("debug").model
     source = build_vae(dataclasses.replace(cfg, styles=("any", "a", "b", "c")))
