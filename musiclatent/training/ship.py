@@ -22,6 +22,7 @@ from musiclatent.training.checkpoint import find_checkpoint, read_config
 from musiclatent.data.dataset import load_dataset
 from musiclatent.constants import PRETRAINED_DIR
 from musiclatent.generation.facade import MusicLatent
+from musiclatent.training.prior_fit import write_model_prior
 
 
 def encode_all(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -89,6 +90,7 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     os.replace(tmp, out_dir / "model.safetensors")
     if extra_arrays:
         save_file({k: torch.from_numpy(v).half() for k, v in extra_arrays.items()}, str(out_dir / "extras.safetensors"))
+        write_model_prior(ml, data_dir, out_dir)   # where each style's latents live (sample, restyle, the app)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     if card:
         (out_dir / "README.md").write_text(card)
@@ -161,12 +163,20 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
     lines = [
         f"# {name}",
         "",
-        f"A style-conditioned recurrent VAE over melody phrases: BiLSTM encoder "
-        f"({mc['enc_hidden']} per direction), {mc['decoder']} LSTM decoder "
-        f"({mc['dec_layers']}x{mc['dec_hidden']}" + (f", conductor {mc['conductor_layers']}x{mc['conductor_hidden']}"
-                                                     if mc["decoder"] == "hier" else "") +
-        f"), z = {mc['z_dim']}, {mc['bars']} bars of 16 steps ({mc['bars'] * 16} steps), 130 token classes. "
-        f"Weights: fp16 safetensors, {size_mb:.1f} MB.",
+        (f"A style-conditioned VAE over the sequence of 2-bar latents of the frozen `{mc['base_model']}` "
+         f"(decoder `latent-seq`): a BiLSTM ({mc['enc_hidden']} per direction) reads the {mc['bars'] // 2} chunk "
+         f"latents to one z = {mc['z_dim']}, an LSTM ({mc['dec_layers']}x{mc['dec_hidden']}) reads z back out to "
+         f"{mc['bars'] // 2} latents, and `{mc['base_model']}`'s decoder writes each 2-bar chunk's notes; "
+         f"{mc['bars']} bars of 16 steps, 130 token classes. The frozen base model's weights are inside "
+         f"this file (fp16 safetensors, {size_mb:.1f} MB in all). Its latent is whitened by a Gaussian per "
+         f"style fitted to the training phrases' posterior means, so N(0, I) samples where they live."
+         if mc["decoder"] == "latent-seq" else
+         f"A style-conditioned recurrent VAE over melody phrases: BiLSTM encoder "
+         f"({mc['enc_hidden']} per direction), {mc['decoder']} LSTM decoder "
+         f"({mc['dec_layers']}x{mc['dec_hidden']}" + (f", conductor {mc['conductor_layers']}x{mc['conductor_hidden']}"
+                                                      if mc["decoder"] == "hier" else "") +
+         f"), z = {mc['z_dim']}, {mc['bars']} bars of 16 steps ({mc['bars'] * 16} steps), 130 token classes. "
+         f"Weights: fp16 safetensors, {size_mb:.1f} MB."),
         "",
         "## Data",
         f"`{data_dir}`: music21's bundled corpus prepared by `musiclatent prepare` "
@@ -198,6 +208,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"- Interpolation ({interp.get('pairs', '?')} pairs): monotonicity {_fmt(lat.get('monotonicity'))} "
         f"(data-space baseline {_fmt(dat.get('monotonicity'))}), max jump {_fmt(lat.get('max_jump'))}, "
         f"linearity error {_fmt(lat.get('linearity_error'))}.",
+        *_samples_lines(eval_result.get("samples")),
         f"- Style classifier (shipped beside the model): held-out accuracy on real phrases "
         f"{_fmt(style.get('real', {}).get('accuracy'))} (balanced {_fmt(style.get('real', {}).get('balanced_accuracy'))}); "
         f"on style-conditioned prior samples {_fmt(style.get('conditioned', {}).get('accuracy'))}; "
@@ -209,6 +220,16 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         "",
     ]
     return "\n".join(lines)
+
+
+def _samples_lines(x: dict | None) -> list[str]:
+    """The card's line on prior samples (``evaluate``'s samples section), if measured."""
+    if not x:
+        return []
+    per = ", ".join(f"{k} {v['notes_per_bar_ratio']:.2f}" for k, v in x["per_style"].items())
+    return [f"- Prior samples ({x['per_style_samples']} per style at temperature {x['temperature']:g}): "
+            f"{x['held_over_2_bars']:.1%} hold one note for more than 2 bars (real phrases "
+            f"{x['real_held_over_2_bars']:.1%}); notes per bar, samples / real: {per}."]
 
 
 def _scorer_lines(folder: Path) -> list[str]:
