@@ -19,7 +19,7 @@ class Figure:
 
     ``ref_label`` names the reference: ``"goal"`` (a speed goal), ``"target"`` (a
     quality target), ``"nominal"`` (what a calibrated statistic should be) or a
-    peer that ran in the same invocation (``"Magenta, same run"``). ``better`` is
+    peer that ran in the same invocation (``"Magenta (same run)"``). ``better`` is
     ``"higher"``, ``"lower"`` or ``""`` (no direction: no verdict).
     """
 
@@ -30,6 +30,7 @@ class Figure:
     ref: float | None = None
     ref_label: str = ""
     better: str = "higher"
+    paired: float | None = None   # a ratio measured pairwise (window by window), used instead of value / ref
 
     @property
     def is_peer(self) -> bool:
@@ -39,14 +40,16 @@ class Figure:
         return "" if self.unit in ("", "count") else ("%" if self.unit == "%" else f" {self.unit}")
 
     def value_text(self, unit: bool = True) -> str:
-        return _fmt(self.value, self.unit) + (self._unit() if unit and self.value is not None else "")
+        return fmt_value(self.value, self.unit) + (self._unit() if unit and self.value is not None else "")
 
     def reference_text(self) -> str:
         if self.ref is None:
             return "-"
-        return f"{self.ref_label} {_fmt(self.ref, self.unit)}{self._unit()}"
+        return f"{self.ref_label} {fmt_value(self.ref, self.unit)}{self._unit()}"
 
     def ratio(self) -> float | None:
+        if self.paired is not None:
+            return self.paired
         if not isinstance(self.value, (int, float)) or not self.ref:
             return None
         return self.value / self.ref
@@ -67,7 +70,7 @@ class Figure:
         return "met" if ok else "missed"
 
 
-def _fmt(v, unit: str = "") -> str:
+def fmt_value(v, unit: str = "") -> str:
     if v is None:
         return "-"
     if isinstance(v, str):
@@ -93,11 +96,16 @@ def train_speed(result: dict, output: str) -> list[Figure]:
         if not (isinstance(v, dict) and "bf16" in v):
             continue
         peer = v.get("peer")
-        label = f"{v['peer_name'].capitalize()}, same run" if peer else ""
+        label = f"{v['peer_name'].capitalize()} (same run)" if peer else ""
         for prec in ("fp32", "bf16"):
-            rows.append(Figure(f"{key} {prec}", f"training {key}, {prec}", v[prec], "seq/s", peer, label))
+            rows.append(Figure(f"{key} {prec}", f"training {key}, {prec}", v[prec], "seq/s", peer, label,
+                               paired=(v.get("ratio") or {}).get(prec)))
         if peer:
             rows.append(Figure(f"{key} peer", f"training {key}, {v['peer_name'].capitalize()}", peer, "seq/s"))
+    if isinstance(result.get("load"), dict):
+        rows.append(Figure("threads", "threads per process", result["load"].get("threads"), "count"))
+        rows.append(Figure("load", "load average before / after", f"{result['load'].get('before')} / "
+                                                                   f"{result['load'].get('after')}", ""))
     return rows
 
 
@@ -268,7 +276,7 @@ def quality_table(results: dict[str, dict], targets: bool = True) -> list[str]:
         cells = []
         for n in names:
             v, t = _get(results[n], path), goal.get(n) if targets else None
-            cells.append(_fmt(v) + ("" if v is None or t is None else (" ✓" if v >= t else " ✗")))
+            cells.append(fmt_value(v) + ("" if v is None or t is None else (" ✓" if v >= t else " ✗")))
         target = " / ".join(f"≥ {goal[n]:g}" for n in names if n in goal) or "-"
         lines.append(f"| {label} | " + " | ".join(cells) + (f" | {target} |" if targets else " |"))
     for label, path in PER_STYLE:
@@ -276,7 +284,7 @@ def quality_table(results: dict[str, dict], targets: bool = True) -> list[str]:
         for n in names:
             styles += [s for s in (_get(results[n], path) or {}) if s not in styles]
         for style in styles:
-            cells = [_fmt((_get(results[n], path) or {}).get(style)) for n in names]
+            cells = [fmt_value((_get(results[n], path) or {}).get(style)) for n in names]
             lines.append(f"| {label}, {style} | " + " | ".join(cells) + (" | - |" if targets else " |"))
     return lines
 
@@ -316,8 +324,10 @@ BENCHES = [
             ["--new", "melody-16bar", "--data", "data/melody-16bar"])], compare_models, needs_model=True),
     Bench("train_speed", "Training speed (`benchmarks/train_speed.py`)",
           "Sequences per second of teacher-forced training steps, fp32 and bf16 autocast; Magenta's TensorFlow "
-          "MusicVAE on the same shapes when it is set up (`benchmarks/peers/`), its windows alternating with ours.",
-          [("train_speed", [], ["--windows", "3", "--steps", "2"])], train_speed),
+          "MusicVAE on the same shapes when it is set up (`benchmarks/peers/`), its windows alternating with ours. "
+          "One thread per process: on a shared 2-core machine, two threads per process measure contention (under "
+          "a load average of 17, about 11 seq/s at 2 threads against about 80 at 1, 2-bar shape, batch 128, bf16).",
+          [("train_speed", ["--threads", "1"], ["--threads", "1", "--windows", "3", "--steps", "2"])], train_speed),
     Bench("prepare_speed", "Preparation speed (`benchmarks/prepare_speed.py`)",
           "3-track, 3-minute MIDI songs prepared per second on 1 and 2 workers.",
           [("prepare_speed", [], ["--files", "20", "--repeats", "1"])], prepare_speed),
@@ -344,80 +354,3 @@ def figures_of(name: str, record: dict) -> list[Figure]:
         return evaluation_figures(name, record.get("result", {}))
     parse = PARSERS.get(name.split()[0])
     return parse(record.get("result") or {}, record.get("output", "")) if parse else []
-
-
-# --------------------------------------------------------------------------- the headline
-
-# (label, [(record, figure key), ...]); one figure per model where a row has two
-HEADLINE = [
-    ("reconstruction accuracy, sampled (argmax, own outputs), validation",
-     [("evaluate melody-2bar", "sampled reconstruction accuracy"),
-      ("evaluate melody-16bar", "sampled reconstruction accuracy")]),
-    ("the same on note-on steps only",
-     [("evaluate melody-2bar", "sampled accuracy on note-ons"), ("evaluate melody-16bar", "sampled accuracy on note-ons")]),
-    ("the same on music outside the corpus (`data/outside`, all phrases)",
-     [("evaluate melody-2bar outside", "sampled reconstruction accuracy"),
-      ("evaluate melody-16bar outside", "sampled reconstruction accuracy")]),
-    ("realism, mean MGEval overlap area (T = 0.5)",
-     [("evaluate melody-2bar", "mean realism overlap area"), ("evaluate melody-16bar", "mean realism overlap area")]),
-    ("interpolation monotonicity",
-     [("evaluate melody-2bar", "interpolation monotonicity"), ("evaluate melody-16bar", "interpolation monotonicity")]),
-    ("style accuracy of conditioned samples / balanced accuracy on real phrases",
-     [("evaluate melody-2bar", "conditioned / balanced real accuracy"),
-      ("evaluate melody-16bar", "conditioned / balanced real accuracy")]),
-    ("restyled phrases judged the target style (strength 1)",
-     [("evaluate melody-2bar", "style accuracy, restyled at strength 1"),
-      ("evaluate melody-16bar", "style accuracy, restyled at strength 1")]),
-    ("typicality AUROC, corrupted vs real held-out phrases (mix)",
-     [("anomaly_auroc", "all mixed auroc_typicality"), ("anomaly_auroc melody-16bar", "all mixed auroc_typicality")]),
-    ("the same with real phrases from outside the corpus",
-     [("anomaly_auroc", "outside all mixed auroc_typicality"),
-      ("anomaly_auroc melody-16bar", "outside all mixed auroc_typicality")]),
-    ("held-out phrases at or above the 95th typicality percentile, %",
-     [("anomaly_auroc", "calibration typicality held-out held-out share"),
-      ("anomaly_auroc melody-16bar", "calibration typicality held-out held-out share")]),
-    ("training, cat-mel_2bar_small shape, batch 128, bf16 (fp32)",
-     [("train_speed", "cat-mel-2bar-small@128 bf16"), ("train_speed", "cat-mel-2bar-small@128 fp32")]),
-    ("training, the same shape, batch 512, bf16 (fp32)",
-     [("train_speed", "cat-mel-2bar-small@512 bf16"), ("train_speed", "cat-mel-2bar-small@512 fp32")]),
-    ("training, 16-bar hierarchical shape, batch 64, bf16 (fp32)",
-     [("train_speed", "hierdec-mel-16bar@64 bf16"), ("train_speed", "hierdec-mel-16bar@64 fp32")]),
-    ("prepare, 3-track 3-minute MIDI songs, 2 workers", [("prepare_speed", "prepare_files_per_s_2w")]),
-    ("decode one 16-bar phrase", [("generate_speed", "decode_1_melody-16bar_ms")]),
-    ("interpolate two 16-bar songs, 8 steps, end to end (2-bar / 16-bar model)",
-     [("generate_speed", "interpolate_16bar_8steps_melody-2bar_ms"),
-      ("generate_speed", "interpolate_16bar_8steps_melody-16bar_ms")]),
-    ("render 16 bars to WAV", [("generate_speed", "render_16bar_ms")]),
-    ("web app: Generate 4 x 2-bar with audio, round trip", [("demo_speed", DEMO_GOAL[0])]),
-    ("web app under load: errors / p95 latency", [("load_web", "errors"), ("load_web", "all p95")]),
-    ("fuzzed reader inputs: crashes", [("fuzz_long", "crashes")]),
-]
-
-
-def headline_table(figs: dict[str, list[Figure]]) -> list[str]:
-    """The headline rows that have figures: | figure | measured | reference | ratio or verdict |."""
-    index = {(name, f.key): f for name, fs in figs.items() for f in fs}
-    lines = ["| figure | measured (two figures: melody-2bar / melody-16bar) | reference | ratio or verdict |",
-             "|---|---|---|---|"]
-    for label, refs in HEADLINE:
-        found = [index.get(r) for r in refs]
-        if all(f is None for f in found):
-            continue
-        if label.startswith("training,"):  # bf16 (fp32) against the peer of the same run, if it ran
-            bf16, fp32 = found
-            measured = f"{bf16.value_text()} ({fp32.value_text(unit=False)})" if bf16 and fp32 else "-"
-            peer = bf16.reference_text() if bf16 and bf16.ref else "no peer in this run"
-            ratio = (f"{bf16.ratio():.2f}x ({fp32.ratio():.2f}x)" if bf16 and bf16.ref and fp32 and fp32.ref else "-")
-            lines.append(f"| {label} | {measured} | {peer} | {ratio} |")
-            continue
-        units = {f.unit for f in found if f}
-        same = len(units) == 1
-        measured = " / ".join(f.value_text(unit=not same) if f else "-" for f in found)
-        first = next(f for f in found if f)
-        measured += first._unit() if same else ""
-        with_ref = [f for f in found if f and f.ref is not None]
-        values = list(dict.fromkeys(_fmt(f.ref, f.unit) for f in with_ref))
-        reference = f"{with_ref[0].ref_label} {' / '.join(values)}{with_ref[0]._unit()}" if with_ref else "-"
-        verdicts = [f.verdict() for f in found if f and f.verdict()]
-        lines.append(f"| {label} | {measured} | {reference} | {' / '.join(verdicts) or '-'} |")
-    return lines

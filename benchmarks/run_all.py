@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from _common import machine  # noqa: E402
-from _results import BENCHES, figures_of, headline_table, quality_table  # noqa: E402
+from _results import BENCHES, DEMO_GOAL, Figure, fmt_value, figures_of, quality_table  # noqa: E402
 
 MODELS = {"melody-2bar": "data/melody-2bar", "melody-16bar": "data/melody-16bar"}
 OUTSIDE = "data/outside"
@@ -140,6 +140,93 @@ def with_results(record: dict) -> dict:
             rec["result"] = json.loads((ROOT / rec["result_file"]).read_text())
         out[name] = rec
     return out
+
+
+# --------------------------------------------------------------------------- the headline
+
+# (label, [(record, figure key), ...]); one figure per model where a row has two
+HEADLINE = [
+    ("reconstruction accuracy, sampled (argmax, own outputs), validation",
+     [("evaluate melody-2bar", "sampled reconstruction accuracy"),
+      ("evaluate melody-16bar", "sampled reconstruction accuracy")]),
+    ("the same on note-on steps only",
+     [("evaluate melody-2bar", "sampled accuracy on note-ons"), ("evaluate melody-16bar", "sampled accuracy on note-ons")]),
+    ("the same on music outside the corpus (`data/outside`, all phrases)",
+     [("evaluate melody-2bar outside", "sampled reconstruction accuracy"),
+      ("evaluate melody-16bar outside", "sampled reconstruction accuracy")]),
+    ("realism, mean MGEval overlap area (T = 0.5)",
+     [("evaluate melody-2bar", "mean realism overlap area"), ("evaluate melody-16bar", "mean realism overlap area")]),
+    ("interpolation monotonicity",
+     [("evaluate melody-2bar", "interpolation monotonicity"), ("evaluate melody-16bar", "interpolation monotonicity")]),
+    ("style accuracy of conditioned samples / balanced accuracy on real phrases",
+     [("evaluate melody-2bar", "conditioned / balanced real accuracy"),
+      ("evaluate melody-16bar", "conditioned / balanced real accuracy")]),
+    ("restyled phrases judged the target style (strength 1)",
+     [("evaluate melody-2bar", "style accuracy, restyled at strength 1"),
+      ("evaluate melody-16bar", "style accuracy, restyled at strength 1")]),
+    ("typicality AUROC, corrupted vs real held-out phrases (mix)",
+     [("anomaly_auroc", "all mixed auroc_typicality"), ("anomaly_auroc melody-16bar", "all mixed auroc_typicality")]),
+    ("the same with real phrases from outside the corpus",
+     [("anomaly_auroc", "outside all mixed auroc_typicality"),
+      ("anomaly_auroc melody-16bar", "outside all mixed auroc_typicality")]),
+    ("held-out phrases at or above the 95th typicality percentile, %",
+     [("anomaly_auroc", "calibration typicality held-out held-out share"),
+      ("anomaly_auroc melody-16bar", "calibration typicality held-out held-out share")]),
+    ("training, cat-mel_2bar_small shape, batch 128, bf16 (fp32)",
+     [("train_speed", "cat-mel-2bar-small@128 bf16"), ("train_speed", "cat-mel-2bar-small@128 fp32")]),
+    ("training, the same shape, batch 512, bf16 (fp32)",
+     [("train_speed", "cat-mel-2bar-small@512 bf16"), ("train_speed", "cat-mel-2bar-small@512 fp32")]),
+    ("training, 16-bar hierarchical shape, batch 64, bf16 (fp32)",
+     [("train_speed", "hierdec-mel-16bar@64 bf16"), ("train_speed", "hierdec-mel-16bar@64 fp32")]),
+    ("prepare, 3-track 3-minute MIDI songs, 2 workers", [("prepare_speed", "prepare_files_per_s_2w")]),
+    ("decode one 16-bar phrase", [("generate_speed", "decode_1_melody-16bar_ms")]),
+    ("interpolate two 16-bar songs, 8 steps, end to end (2-bar / 16-bar model)",
+     [("generate_speed", "interpolate_16bar_8steps_melody-2bar_ms"),
+      ("generate_speed", "interpolate_16bar_8steps_melody-16bar_ms")]),
+    ("render 16 bars to WAV", [("generate_speed", "render_16bar_ms")]),
+    ("web app: Generate 4 x 2-bar with audio, round trip", [("demo_speed", DEMO_GOAL[0])]),
+    ("web app under load: errors / p95 latency", [("load_web", "errors"), ("load_web", "all p95")]),
+    ("fuzzed reader inputs: crashes", [("fuzz_long", "crashes")]),
+]
+
+
+# figures that say how big a run was (they vary with --quick and the script's arguments)
+SIZE_KEYS = {"load_web": "load", "fuzz_long": "cases"}
+
+
+def headline_table(figs: dict[str, list[Figure]]) -> list[str]:
+    """The headline rows that have figures: | figure | measured | reference | ratio or verdict |."""
+    index = {(name, f.key): f for name, fs in figs.items() for f in fs}
+    lines = ["| figure | measured (two figures: melody-2bar / melody-16bar) | reference | ratio or verdict |",
+             "|---|---|---|---|"]
+    for label, refs in HEADLINE:
+        found = [index.get(r) for r in refs]
+        if all(f is None for f in found):
+            continue
+        size = index.get((refs[0][0], SIZE_KEYS.get(refs[0][0], "")))  # how big the run was, where that varies
+        if size is not None:
+            label += f" ({size.value_text()}{' cases' if size.key == 'cases' else ''})"
+        if label.startswith("training,"):  # bf16 (fp32) against the peer of the same run, if it ran
+            bf16, fp32 = found
+            measured = f"{bf16.value_text()} ({fp32.value_text(unit=False)})" if bf16 and fp32 else "-"
+            peer = bf16.reference_text() if bf16 and bf16.ref else "no peer in this run"
+            ratio = (f"{bf16.ratio():.2f}x ({fp32.ratio():.2f}x)" if bf16 and bf16.ref and fp32 and fp32.ref else "-")
+            threads = index.get(("train_speed", "threads"))
+            if threads and threads.value:
+                label += f", {threads.value} thread{'s' if threads.value != 1 else ''}"
+            lines.append(f"| {label} | {measured} | {peer} | {ratio} |")
+            continue
+        units = {f.unit for f in found if f}
+        same = len(units) == 1
+        measured = " / ".join(f.value_text(unit=not same) if f else "-" for f in found)
+        first = next(f for f in found if f)
+        measured += first._unit() if same else ""
+        with_ref = [f for f in found if f and f.ref is not None]
+        values = list(dict.fromkeys(fmt_value(f.ref, f.unit) for f in with_ref))
+        reference = f"{with_ref[0].ref_label} {' / '.join(values)}{with_ref[0]._unit()}" if with_ref else "-"
+        verdicts = [f.verdict() for f in found if f and f.verdict()]
+        lines.append(f"| {label} | {measured} | {reference} | {' / '.join(verdicts) or '-'} |")
+    return lines
 
 
 # --------------------------------------------------------------------------- writing
@@ -242,7 +329,7 @@ def main(argv=None) -> int:
                     continue
                 argv = list(quick if args.quick else full)
                 argv = next((a.split() for n, a in args.args if n == name), argv)
-                if bench.name == "train_speed" and MAGENTA_VENV.exists():
+                if bench.name == "train_speed" and MAGENTA_VENV.exists() and "--peer" not in argv:
                     argv += ["--peer", "magenta"]
                 if bench.name == "compare_models":
                     argv += ["--old", str(previous_model(Path(tmp) / "previous-melody-16bar"))]

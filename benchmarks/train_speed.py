@@ -54,10 +54,10 @@ OWN_SHAPES = [("melody-2bar", 128), ("melody-16bar", 64)]
 # The last side-by-side run (train_speed.py --peer magenta). Printed for context when the peer does not run;
 # never divided into this run's figures, which come from another moment and load.
 REFERENCE = {
-    "peer": "Magenta MusicVAE 2.1.4, TensorFlow 2.15.1 CPU, teacher-forced",
-    "machine": "AMD EPYC, 2 cores (avx512_bf16), shared with other jobs",
-    "date": "not measured yet",
-    "seq_per_s": {},
+    "peer": "Magenta MusicVAE 2.1.4, TensorFlow 2.15.1 CPU, teacher-forced, 1 thread",
+    "machine": "AMD EPYC, 2 cores, shared with other jobs (load average 8 to 11)",
+    "date": "2026-12-01 (train_speed.py --peer magenta --threads 1 --windows 7 --steps 3)",
+    "seq_per_s": {("cat-mel-2bar-small", 128): 58.3, ("cat-mel-2bar-small", 512): 80.3, ("hierdec-mel-16bar", 64): 9.0},
 }
 
 
@@ -186,8 +186,9 @@ def main(argv=None) -> dict:
     threads = torch.get_num_threads()
     load_before = _load()
     if os.getloadavg()[0] + threads > (os.cpu_count() or 1) + 0.5:
-        print(f"note: load average {load_before} on {os.cpu_count()} CPUs; with {threads} threads per process "
-              "the figures measure contention as much as speed (--threads 1 suffers least)")
+        print(f"note: load average {load_before} on {os.cpu_count()} CPUs: the figures depend on the other jobs"
+              + (f"; {threads} threads per process measure contention as much as speed (--threads 1 suffers least)"
+                 if threads > 1 else ""))
     rows, out = [], {}
     with tempfile.TemporaryFile("w+") as log:
         for preset, batch in PEER_SHAPES + OWN_SHAPES:
