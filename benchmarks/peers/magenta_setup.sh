@@ -6,10 +6,10 @@
 #   bash benchmarks/peers/magenta_setup.sh            # creates benchmarks/peers/.venv-magenta
 #   PYTHON=python3.11 bash benchmarks/peers/magenta_setup.sh
 #
-# TensorFlow 2.15 wheels exist for Python 3.9 to 3.11. magenta 2.1.4's own
-# requirements pin versions that no longer resolve together, so the runtime
-# pieces are pinned here and magenta itself (and tensorflow-metadata, whose
-# protobuf pin clashes with TF's) is installed without its dependencies.
+# TensorFlow 2.15 wheels exist for Python 3.9 to 3.11. The versions below are
+# known to install together (the recipe of issue 17): the runtime pieces first,
+# then magenta and tensorflow-metadata with --no-deps, so that pip does not
+# replace what the first step chose. Running it again reuses the venv.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 VENV="${MAGENTA_VENV:-$HERE/.venv-magenta}"

@@ -21,7 +21,8 @@ tensor held in a variable (no input pipeline), as train_speed.py's is a fixed
 random token tensor. By default the decoder is teacher-forced, as in
 train_speed.py's timed steps; ``--sampling config`` keeps the config's
 scheduled sampling instead. For the 16-bar shape TF's graph rewriter (grappler)
-is switched off: with it on, building the step takes more than 24 GB.
+is switched off: with it on, optimizing the graph was reported to take more
+than 24 GB of memory (issue 17); off, the process stays near 2 GB.
 
     benchmarks/peers/.venv-magenta/bin/python benchmarks/peers/magenta_train_speed.py \\
         --shape cat-mel-2bar-small --batch 128 --windows 5 --steps 4
