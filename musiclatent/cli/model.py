@@ -1,4 +1,4 @@
-"""Model subcommands: train (more are registered by :mod:`musiclatent.cli.generate`)."""
+"""Model subcommands: train and fit-prior (more are registered by :mod:`musiclatent.cli.generate`)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,22 @@ def add_commands(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("fit-prior", help="fit a model's style prior (where each style's latents live)",
+                       description="Encode the training split of --data under style 'any', fit a Gaussian per "
+                                   "style to the latents and a latent critic that tells the styles apart, and "
+                                   "write them beside the model as prior.safetensors + prior.json. sample, "
+                                   "restyle, vary, continue and the app then draw z where the asked style lives "
+                                   "(without a prior: N(0, I)). export-model does this for you; run it after "
+                                   "a fine-tune or on an older model folder.")
+    p.add_argument("model", help="model folder, run folder or pretrained name (the prior is written into it)")
+    p.add_argument("--data", required=True, help="the dataset the model was trained on")
+    p.add_argument("--components", type=int, default=1, metavar="K",
+                   help="Gaussian mixture components per style, at most (default 1)")
+    p.add_argument("--gamma", type=float, default=None, metavar="G",
+                   help="critic sharpness: samples kept with probability ~ p(style | z)^G (default 3; 0: no critic)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.set_defaults(func=cmd_fit_prior)
+
     try:
         from musiclatent.cli import generate as cli_generate
     except ImportError:  # pragma: no cover - during bootstrapping
@@ -52,6 +68,26 @@ def cmd_train(args) -> int:
         raise UserError(str(err).strip("'\"")) from None
     keys = ("step", "val_acc_teacher_forced", "val_acc_sampled", "val_kl_bits", "val_nll_per_step")
     print(" ".join(f"{k}={last[k]:.4g}" if isinstance(last.get(k), float) else f"{k}={last.get(k)}" for k in keys))
+    return 0
+
+
+def cmd_fit_prior(args) -> int:
+    import sys
+
+    from musiclatent.cli.main import UserError
+    from musiclatent.generation.facade import MusicLatent
+    from musiclatent.training.prior_fit import DEFAULT_GAMMA, write_model_prior
+
+    if args.components < 1:
+        raise UserError("--components must be at least 1")
+    try:
+        ml = MusicLatent.load(args.model)
+        path = write_model_prior(ml, args.data, ml.folder, components=args.components,
+                                 gamma=DEFAULT_GAMMA if args.gamma is None else args.gamma, seed=args.seed,
+                                 log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+    print(f"wrote {path.with_suffix('.safetensors')} and {path}")
     return 0
 
 

@@ -30,6 +30,8 @@ from torch.nn import functional as F
 
 from musiclatent.evaluation import long_form, metrics
 from musiclatent.evaluation.classifier import ClassifierTraining, StyleClassifier, classifier_path, load_classifier, predict, train_classifier
+from musiclatent.evaluation.feature_classifier import FeatureClassifier, train_feature_classifier
+from musiclatent.evaluation.style_control import style_control
 from musiclatent.constants import STYLE_ANY
 from musiclatent.data.dataset import PhraseSet, load_dataset
 from musiclatent.generation.facade import MusicLatent
@@ -163,7 +165,9 @@ def realism_section(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, set
     n = min(settings.samples, len(tokens))
     idx = rng.choice(len(tokens), n, replace=False)
     real, cond = tokens[idx], styles[idx]
-    z = rng.standard_normal((n, ml.z_dim)).astype(np.float32)
+    z = np.zeros((n, ml.z_dim), np.float32)
+    for sid in np.unique(cond):   # each style's latents from the model's style prior (or N(0, I))
+        z[cond == sid] = ml.prior_latents(int((cond == sid).sum()), int(sid), settings.temperature, rng)
     gen = decode_batched(ml, z, cond, settings.temperature, settings.seed, settings.batch_size)
     feats = metrics.realism_metrics(real, gen, seed=settings.seed)
     mean = lambda key: float(np.nanmean([f[key] for f in feats.values()]))  # noqa: E731
@@ -247,10 +251,29 @@ def obtain_classifier(ml: MusicLatent, data: PhraseSet, styles: np.ndarray, path
     return clf, {**info, "source": "trained now on the training split", "trained_now": True}
 
 
+def feature_judge(data: PhraseSet, styles: np.ndarray) -> tuple[FeatureClassifier | None, tuple[int, ...]]:
+    """The second judge: softmax regression on hand-made features, fitted on the training split of
+    ``data`` now (seconds); None when it has fewer than two styles. Returns it and the model style id
+    of each of its classes."""
+    rows = (data.split == 0) & (styles > 0)
+    present = sorted(set(styles[rows].tolist()))
+    if len(present) < 2:
+        return None, ()
+    labels = np.searchsorted(np.asarray(present), styles[rows])
+    return train_feature_classifier(data.tokens[rows], labels, tuple(str(s) for s in present)), tuple(present)
+
+
 def style_section(ml: MusicLatent, clf: StyleClassifier, tokens: np.ndarray, styles: np.ndarray,
-                  settings: EvalSettings, rng: np.random.Generator) -> dict:
-    """Classifier accuracy on held-out real phrases, on conditioned prior samples (judged against the
-    requested style) and on held-out phrases restyled at strength 1 (judged against the target)."""
+                  settings: EvalSettings, rng: np.random.Generator, features: FeatureClassifier | None = None,
+                  feature_styles: tuple[int, ...] = ()) -> dict:
+    """Style control judged by the classifier and, when given, the feature classifier: accuracy on
+    held-out real phrases, on conditioned prior samples (against the asked style) and on held-out
+    phrases restyled at strength 1 (against the target), per style; diversity, MGEval overlap and
+    what restyle keeps (:mod:`musiclatent.evaluation.style_control`, under ``control``).
+
+    tokens (n, T), styles (n,): held-out phrases and their model style ids; ``feature_styles``: the
+    model style id of each of the feature classifier's classes.
+    """
     to_class = classifier_labels(clf, ml)
     known = np.isin(styles, list(to_class))
     held, held_styles = tokens[known], styles[known]
@@ -261,31 +284,22 @@ def style_section(ml: MusicLatent, clf: StyleClassifier, tokens: np.ndarray, sty
     per_style = {ml.styles[sid]: _share(pred[truth == c] == c) for sid, c in to_class.items() if (truth == c).any()}
     real = {"accuracy": float((pred == truth).mean()), "balanced_accuracy": metrics.balanced_accuracy(pred, truth),
             "phrases": int(len(held)), "per_style": per_style}
-    # conditioned prior samples, the same number per style
-    sids = np.repeat(np.asarray(sorted(to_class)), settings.style_samples)
-    z = rng.standard_normal((len(sids), ml.z_dim)).astype(np.float32)
-    gen = decode_batched(ml, z, sids, settings.temperature, settings.seed + 1, settings.batch_size)
-    want = np.asarray([to_class[s] for s in sids])
-    got = predict(clf, gen)
-    cond = {"accuracy": _share(got == want), "samples": int(len(sids)), "temperature": settings.temperature,
-            "per_style": {ml.styles[sid]: _share(got[want == c] == c) for sid, c in to_class.items()}}
-    # restyle held-out phrases to another style, strength 1
-    pick = rng.permutation(len(held))[:settings.restyle_phrases]
-    others = {sid: [t for t in to_class if t != sid] for sid in to_class}
-    targets = np.asarray([rng.choice(others[held_styles[i]]) for i in pick])
-    restyled_ok = np.zeros(len(pick), bool)
-    for src, tgt in sorted(set(zip(held_styles[pick].tolist(), targets.tolist()))):   # the facade, one call per pair
-        m = (held_styles[pick] == src) & (targets == tgt)
-        for rows in _chunks(int(m.sum()), settings.batch_size):
-            idx = np.flatnonzero(m)[rows]
-            out = ml.restyle(held[pick[idx]], int(tgt), 1.0, source_style=int(src))
-            restyled_ok[idx] = predict(clf, out) == to_class[int(tgt)]
-    uses_means = any(k.startswith("style_mean.") for k in ml.extras)
-    restyled = {"accuracy": _share(restyled_ok), "phrases": int(len(pick)),
-                "strength": 1.0, "style_means": uses_means}
-    ratio = cond["accuracy"] / real["balanced_accuracy"] if real["balanced_accuracy"] > 0 else float("nan")
+    class_sid = np.zeros(len(clf.cfg.styles), np.int64)
+    for sid, c in to_class.items():
+        class_sid[c] = sid
+    judges = {"classifier": lambda t: class_sid[predict(clf, t)]}
+    if features is not None:
+        judges["features"] = lambda t: np.asarray(feature_styles, np.int64)[features.predict(t)]
+    ids = sorted(to_class)
+    control = style_control(ml, judges, features, held, held_styles, ids, settings.style_samples,
+                            settings.restyle_phrases, settings.temperature, settings.seed + 1, settings.batch_size)
+    cj = control["judges"]["classifier"]
+    cond = {"accuracy": cj["conditioned"]["mean"], "samples": int(len(ids) * settings.style_samples),
+            "temperature": settings.temperature, "per_style": cj["conditioned"]["per_style"]}
+    restyled = {"accuracy": cj["restyled"]["accuracy"], "phrases": control["restyle_kept"]["phrases"],
+                "strength": 1.0, "style_means": any(k.startswith("style_mean.") for k in ml.extras)}
     return {"classifier_styles": list(clf.cfg.styles), "real": real, "conditioned": cond, "restyled": restyled,
-            "conditioned_to_real": ratio}
+            "conditioned_to_real": cj["ratio"], "control": control}
 
 
 # --------------------------------------------------------------------------- all of it
@@ -352,7 +366,9 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
             return {"skipped": info.get("reason", "no classifier"), "classifier": info}
         # a classifier trained now saw the training split: judge it on validation phrases only
         held = mask & (data.split == 1) if info.get("trained_now") else mask
-        out = style_section(ml, clf, data.tokens[held].astype(np.int64), styles[held], settings, rng)
+        features, feature_styles = feature_judge(data, styles)
+        out = style_section(ml, clf, data.tokens[held].astype(np.int64), styles[held], settings, rng,
+                            features, feature_styles)
         return {"classifier": info, **out}
 
     result["style"] = timed("style", style)

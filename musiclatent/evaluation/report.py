@@ -66,6 +66,40 @@ def _style_lines(x: dict) -> list[str]:
     styles = list(real["per_style"])
     pairs = [f"{s} {_f(real['per_style'].get(s), 2)}/{_f(cond['per_style'].get(s), 2)}" for s in styles]
     lines.append("  per style (real / conditioned): " + ", ".join(pairs))
+    return lines + _control_lines(x.get("control"))
+
+
+def _control_lines(c: dict | None) -> list[str]:
+    """The per-style table of style control (``style.control``): both judges, diversity, overlap, restyle."""
+    if not c:
+        return []
+    judges = c["judges"]
+    styles = list(next(iter(judges.values()))["conditioned"]["per_style"])
+    w = max([7] + [len(s) for s in styles])
+    lines = ["", f"style control ({c['samples_per_style']} samples per style at temperature {c['temperature']:g}; "
+                 f"z from {c['prior']})",
+             f"  {'':34s}" + " ".join(f"{s:>{w}s}" for s in styles) + f" {'mean':>{w}s} {'min':>{w}s}"]
+
+    def row(label, per, mean=None, lo=None):
+        vals = [_f(per.get(s), 2) for s in styles]
+        lines.append(f"  {label:34s}" + " ".join(f"{v:>{w}s}" for v in vals) + f" {_f(mean, 2):>{w}s} {_f(lo, 2):>{w}s}")
+
+    for name, j in judges.items():
+        row(f"{name}: real held-out recall", j["real"], j["real_balanced_accuracy"])
+        row(f"{name}: conditioned samples", j["conditioned"]["per_style"], j["conditioned"]["mean"],
+            j["conditioned"]["min"])
+        ratios = j["ratio_per_style"]
+        row(f"{name}: ratio (conditioned/real)", ratios, j["ratio"], min((v for v in ratios.values()
+                                                                            if v == v), default=None))
+        row(f"{name}: restyled, judged target", j["restyled"]["per_style"], j["restyled"]["accuracy"])
+    for key, label in (("diversity", "diversity (samples/real)"), ("overlap", "MGEval overlap with real")):
+        if key in c:
+            row(label, c[key]["per_style"], c[key]["mean"], c[key]["min"])
+    kept = c["restyle_kept"]
+    row("restyle: onset agreement (F1)", kept["onset_agreement"]["per_style"], kept["onset_agreement"]["mean"])
+    row("restyle: contour correlation", kept["contour_correlation"]["per_style"], kept["contour_correlation"]["mean"])
+    lines.append(f"  (restyle: {kept['phrases']} held-out phrases to another style at strength 1, per target style; "
+                 "ratio: conditioned accuracy over the judge's balanced accuracy on real phrases)")
     return lines
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from musiclatent.constants import STEPS_PER_BAR
-from musiclatent.generation.facade import MusicLatent, latent_walk
+from musiclatent.generation.facade import MusicLatent
 
 DEFAULT_FORMS = {16: "AB", 24: "AAB", 32: "AABB", 48: "AABBCC", 64: "AABA"}
 ENDING_BARS = 2
@@ -55,10 +55,10 @@ def form_pieces(ml: MusicLatent, n: int, bars: int, form: str | None = None, sty
     sec_steps, end_steps = section * STEPS_PER_BAR, min(ENDING_BARS, section // 2) * STEPS_PER_BAR
     rng = np.random.default_rng(seed)
     letters = list(dict.fromkeys(form))
-    first = rng.standard_normal((int(n), ml.z_dim)).astype(np.float32)
+    first = ml.prior_latents(int(n), style, temperature, rng)   # the style prior's, or N(0, I)
     z = {letters[0]: first}
     for letter in letters[1:]:
-        z[letter] = np.stack([latent_walk(first[i], 1, answer, rng)[0] for i in range(int(n))])
+        z[letter] = ml.walk_latents(first, 1, answer, style, rng)[0]
     base_seed = 0 if seed is None else int(seed)
     phrase = {L: ml.decode(z[L], style, temperature, base_seed + k)[:, :sec_steps] for k, L in enumerate(letters)}
     seen: set[str] = set()
@@ -66,7 +66,7 @@ def form_pieces(ml: MusicLatent, n: int, bars: int, form: str | None = None, sty
     for k, letter in enumerate(form):
         sec = phrase[letter].copy()
         if letter in seen and end_steps:
-            zv = np.stack([latent_walk(z[letter][i], 1, vary, rng)[0] for i in range(int(n))])
+            zv = ml.walk_latents(z[letter], 1, vary, style, rng)[0]
             again = ml.decode(zv, style, temperature, base_seed + 100 + k)
             sec[:, sec_steps - end_steps:] = again[:, sec_steps - end_steps:sec_steps]
         seen.add(letter)

@@ -66,16 +66,14 @@ def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, tem
            program: int | None = None, velocity: int | None = None,
            time_signature: tuple[int, int] | None = None) -> Result:
     """n melodies of ``bars`` bars; longer than the model's phrase means a chain of
-    phrases along a latent walk (each next z = 0.8 z + 0.6 eps)."""
+    phrases along a latent walk (each next z = 0.8 z + 0.6 eps, in the style prior's frame
+    when the model has one: :meth:`MusicLatent.walk_latents`)."""
     bars = bars or ml.bars
     k = max(1, int(np.ceil(bars / ml.bars)))
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, ml.z_dim)).astype(np.float32)
-    chain = [z]
-    for _ in range(k - 1):
-        z = 0.8 * z + 0.6 * rng.standard_normal(z.shape).astype(np.float32)
-        chain.append(z)
-    zs = np.stack(chain, 1).reshape(-1, ml.z_dim) + ml.attribute_offset(attributes)
+    z = ml.prior_latents(n, style, temperature, rng)
+    walk = ml.walk_latents(z, k - 1, 0.8, style, rng, spread=ml.prior.spread(temperature) if ml.prior else 1.0)
+    zs = np.concatenate([z[:, None], walk.transpose(1, 0, 2)], 1).reshape(-1, ml.z_dim) + ml.attribute_offset(attributes)
     toks = ml.decode(zs, style, temperature, seed).reshape(n, k, ml.steps)
     keep = bars * ml.steps // ml.bars
     segs = {f"sample_{i + 1:02d}": toks[i].reshape(1, -1)[:, :keep] for i in range(n)}

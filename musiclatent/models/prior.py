@@ -8,16 +8,25 @@ posterior means of the style's training phrases, encoded under that style.
 Style "any" gets the mixture of every style's components, weighted by phrase
 count.
 
-Temperature tau scales each component's spread toward its mean, z = m_k +
-tau L_k eps, so tau = 0 gives the component means (the most typical latents)
-and tau = 1 the fitted spread. Walks (variations, continuation) move in the
-whitened coordinates of a latent's component, w = L_k^{-1} (z - m_k), so they
-stay inside the style's region.
+A spread tau scales each component toward its mean, z = m_k + tau L_k eps, so
+tau = 0 gives the component means (the most typical latents) and tau = 1 the
+fitted spread. Sampling temperature T sets tau = sqrt(T / 0.5), at most 1:
+the density tempered as p(z) ** (0.5 / T), so the default T = 0.5 draws from
+the fitted spread and T = 0 gives the most typical latent. An optional latent
+critic (:mod:`musiclatent.models.latent_critic`) then keeps, of ``candidates``
+draws per sample, those it judges most surely of the style (gamma > 0).
+
+Walks (variations, continuation) move in the whitened coordinates of a
+latent's component, w = L_k^{-1} (z - m_k), so their stationary law is the
+style's. Restyle moves a latent from the source style's Gaussian to the
+target's along the optimal-transport map between them, which keeps its place
+within the style (what makes the melody itself) and changes the style.
 
 A prior travels beside a model as ``prior.safetensors`` (``<style>.weights``
 (K,), ``<style>.means`` (K, Z), ``<style>.chol`` (K, Z, Z) lower-triangular
-Cholesky factors of the covariances) and ``prior.json`` (styles, what it was
-fitted to); never a pickle. A model without one uses N(0, I).
+Cholesky factors of the covariances, ``critic.*`` its critic) and
+``prior.json`` (styles, gamma, what it was fitted to); never a pickle. A model
+without one uses N(0, I).
 
 Pure numpy; disk is touched only by :func:`write_prior` and :func:`read_prior`.
 """
@@ -30,8 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
+from musiclatent.models.latent_critic import LatentCritic, resample
+
 PRIOR_WEIGHTS, PRIOR_META = "prior.safetensors", "prior.json"
 PRIOR_VERSION = 1
+REFERENCE_TEMPERATURE = 0.5   # the sampling temperature that draws from the fitted spread
+CANDIDATES = 8                # critic: draws per kept sample
+CRITIC_GOAL, CONSTRAIN_STEPS, CONSTRAIN_RATE = 0.95, 50, 0.5   # restyle: move until p(style | z) >= goal
 MIN_PER_COMPONENT = 64        # phrases per mixture component, at least
 EM_ITERATIONS = 60
 
@@ -91,6 +105,21 @@ class GaussianMixture:
         return out.astype(np.float32)
 
 
+def _sqrtm(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric square root and its pseudo-inverse of a covariance: (Z, Z) -> (Z, Z), (Z, Z)."""
+    w, v = np.linalg.eigh(c)
+    w = np.maximum(w, 0.0)
+    inv = np.where(w > 1e-10 * max(w.max(), 1e-300), 1.0 / np.sqrt(np.maximum(w, 1e-300)), 0.0)
+    return (v * np.sqrt(w)) @ v.T, (v * inv) @ v.T
+
+
+def _monge(chol_s: np.ndarray, chol_t: np.ndarray) -> np.ndarray:
+    """The linear part of the optimal-transport map N(., L_s L_s^T) -> N(., L_t L_t^T): (Z, Z)."""
+    root, inv = _sqrtm(chol_s @ chol_s.T)
+    middle, _ = _sqrtm(root @ (chol_t @ chol_t.T) @ root)
+    return inv @ middle @ inv
+
+
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
     top = a.max(axis, keepdims=True)
     return (top + np.log(np.exp(a - top).sum(axis, keepdims=True))).squeeze(axis)
@@ -114,18 +143,21 @@ def shrunk_covariance(z: np.ndarray, weights: np.ndarray | None = None) -> np.nd
     return (1.0 - a) * cov + a * diag + 1e-6 * np.eye(z.shape[1])
 
 
-def fit_mixture(z: np.ndarray, components: int, rng: np.random.Generator,
-                iterations: int = EM_ITERATIONS) -> GaussianMixture:
+def fit_mixture(z: np.ndarray, components: int, rng: np.random.Generator, iterations: int = EM_ITERATIONS,
+                variances: np.ndarray | None = None) -> GaussianMixture:
     """EM for a Gaussian mixture with shrunk full covariances; (n, Z) -> GaussianMixture.
 
     The number of components is cut so that each has about ``MIN_PER_COMPONENT``
     points; one component is the plain (shrunk) Gaussian. Starts from k-means++
-    seeds with hard assignments.
+    seeds with hard assignments. ``variances`` (n, Z), the posterior variances of
+    the points, are added to each component's diagonal (weighted by its
+    responsibilities): the mixture then matches the aggregate posterior, a
+    mixture of the phrases' posteriors, rather than their means alone.
     """
     z = np.asarray(z, np.float64)
     k = int(max(1, min(components, len(z) // MIN_PER_COMPONENT)))
     if k == 1:
-        cov = shrunk_covariance(z)
+        cov = shrunk_covariance(z) + (np.diag(np.mean(variances, 0)) if variances is not None else 0.0)
         return GaussianMixture(np.ones(1), z.mean(0, keepdims=True), np.linalg.cholesky(cov)[None])
     centres = [z[rng.integers(len(z))]]
     for _ in range(k - 1):   # k-means++ seeding
@@ -146,6 +178,10 @@ def fit_mixture(z: np.ndarray, components: int, rng: np.random.Generator,
         if np.abs(new - resp).max() < 1e-4:
             break
         resp = new
+    if variances is not None:
+        nk = resp.sum(0)
+        extra = resp.T @ np.asarray(variances, np.float64) / nk[:, None]
+        gm.chol = np.stack([np.linalg.cholesky(c @ c.T + np.diag(e)) for c, e in zip(gm.chol, extra)])
     return gm
 
 
@@ -154,12 +190,105 @@ class StylePrior:
     """One Gaussian mixture per model style; ``mixtures[0]`` (style "any") pools the others.
 
     styles : the model's style names, "any" first ; mixtures : style id -> GaussianMixture ;
-    info : what it was fitted to (JSON-ready).
+    info : what it was fitted to (JSON-ready) ; critic, gamma, candidates : the latent constraint
+    (none, or gamma 0: plain Gaussian draws).
     """
 
     styles: tuple[str, ...]
     mixtures: dict[int, GaussianMixture]
     info: dict = field(default_factory=dict)
+    critic: LatentCritic | None = None
+    gamma: float = 0.0
+    candidates: int = CANDIDATES
+
+    def describe(self) -> str:
+        """One line: what samples draw z from."""
+        kind = "a Gaussian" if all(gm.components == 1 for s, gm in self.mixtures.items() if s) else "a Gaussian mixture"
+        critic = (f", latent critic gamma {self.gamma:g} over {self.candidates} draws"
+                  if self.critic is not None and self.gamma > 0 else "")
+        return f"style prior: {kind} per style over training latents{critic}"
+
+    @staticmethod
+    def spread(temperature: float) -> float:
+        """tau for a sampling temperature: sqrt(T / 0.5), at most 1 (0 -> the component means)."""
+        return float(min(1.0, np.sqrt(max(float(temperature), 0.0) / REFERENCE_TEMPERATURE)))
+
+    def latents(self, n: int, style_id: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        """n latents of a style at a sampling temperature, through the critic when there is one: (n, Z) float32."""
+        tau = self.spread(temperature)
+        if self.critic is None or self.gamma <= 0 or int(style_id) not in self.mixtures or style_id == 0 or tau == 0:
+            return self.sample(n, style_id, rng, tau)
+        cand = self.sample(int(n) * self.candidates, style_id, rng, tau)
+        return resample(cand, self.gamma * self.critic.log_probs(cand)[:, int(style_id) - 1], n, rng).astype(np.float32)
+
+    def walk(self, z: np.ndarray, style_id: int, n: int, similarity: float, rng: np.random.Generator,
+             spread: float = 1.0) -> np.ndarray:
+        """AR(1) walk from each latent in its component's whitened frame: (m, Z) -> (n, m, Z) float32.
+
+        w_{k+1} = s w_k + sqrt(1 - s^2) spread eps_k, so the walk keeps the style's Gaussian (its
+        spread times ``spread``) as its stationary law.
+        """
+        w, comp = self.walk_frame(np.atleast_2d(z), style_id)
+        s, out = float(similarity), []
+        for _ in range(int(n)):
+            w = s * w + np.sqrt(max(0.0, 1.0 - s * s)) * float(spread) * rng.standard_normal(w.shape)
+            out.append(self.from_frame(w, comp, style_id))
+        return np.asarray(out, np.float32).reshape(int(n), len(comp), -1)
+
+    def constrain(self, z: np.ndarray, style_id: int, goal: float = CRITIC_GOAL, steps: int = CONSTRAIN_STEPS,
+                  rate: float = CONSTRAIN_RATE) -> np.ndarray:
+        """Move latents until the critic gives the style at least ``goal``: (n, Z) -> (n, Z) float32.
+
+        The latent constraint's actor, by gradient: steps along the gradient of log p(style | z),
+        preconditioned by the style's covariance so they follow the directions its phrases vary in;
+        a latent stops as soon as the critic accepts it. Without a critic the latents are returned as they are.
+        """
+        z = np.array(z, np.float64, ndmin=2)
+        if self.critic is None or int(style_id) == 0:
+            return z.astype(np.float32)
+        gm = self.mixture(style_id)
+        comp = gm.component_of(z)
+        covs = {k: gm.chol[k] @ gm.chol[k].T for k in np.unique(comp)}
+        for _ in range(int(steps)):
+            active = np.exp(self.critic.log_probs(z)[:, int(style_id) - 1]) < goal
+            if not active.any():
+                break
+            grad = self.critic.grad_log_prob(z[active], int(style_id) - 1)
+            for k, cov in covs.items():
+                m = comp[active] == k
+                grad[m] = grad[m] @ cov
+            z[active] += rate * grad
+        return z.astype(np.float32)
+
+    def guess_style(self, z: np.ndarray) -> np.ndarray:
+        """The style each latent most likely belongs to (the critic's, else the likeliest mixture): (n, Z) -> (n,)."""
+        ids = sorted(s for s in self.mixtures if s > 0)
+        if self.critic is not None:
+            return self.critic.log_probs(z).argmax(1).astype(np.int64) + 1
+        ll = np.stack([self.mixtures[s].log_likelihood(z) for s in ids], 1)
+        return np.asarray(ids, np.int64)[ll.argmax(1)]
+
+    def transport(self, z: np.ndarray, source_ids: np.ndarray, target_id: int) -> np.ndarray:
+        """Move latents from their source style's Gaussian to the target's: (n, Z), (n,) -> (n, Z) float32.
+
+        The optimal-transport (Monge) map between two Gaussians, m_t + A (z - m_s) with
+        A = S^-1/2 (S^1/2 C_t S^1/2)^1/2 S^-1/2 and S = C_s; with mixtures, between each latent's
+        component and the target's component nearest the mean-shifted latent.
+        """
+        z = np.asarray(z, np.float64)
+        out = z.copy()
+        tgt = self.mixture(target_id)
+        for sid in np.unique(source_ids):
+            rows = np.flatnonzero(source_ids == sid)
+            src = self.mixture(int(sid))
+            ks = src.component_of(z[rows])
+            for k in np.unique(ks):
+                r = rows[ks == k]
+                shifted = z[r] - src.means[k] + (tgt.weights[:, None] * tgt.means).sum(0)
+                kt = np.bincount(tgt.component_of(shifted), minlength=tgt.components).argmax()
+                a = _monge(src.chol[k], tgt.chol[kt])
+                out[r] = tgt.means[kt] + (z[r] - src.means[k]) @ a.T
+        return out.astype(np.float32)
 
     def mixture(self, style_id: int) -> GaussianMixture:
         """The style's mixture; a style without training phrases falls back to the pooled one."""
@@ -181,7 +310,7 @@ class StylePrior:
 
 
 def fit_style_prior(latents: np.ndarray, style_ids: np.ndarray, styles: tuple[str, ...], components: int = 1,
-                    seed: int = 0, info: dict | None = None) -> StylePrior:
+                    seed: int = 0, info: dict | None = None, variances: np.ndarray | None = None) -> StylePrior:
     """Fit a :class:`StylePrior` to posterior means.
 
     Parameters
@@ -194,6 +323,9 @@ def fit_style_prior(latents: np.ndarray, style_ids: np.ndarray, styles: tuple[st
         The model's style names, "any" first.
     components : int
         Mixture components per style, at most (fewer for styles with few phrases).
+    variances : np.ndarray, shape (n, Z), optional
+        Posterior variances of the phrases: each style's Gaussian then matches its aggregate
+        posterior (means' covariance plus the mean posterior variance), not the means alone.
     """
     latents, style_ids = np.asarray(latents, np.float64), np.asarray(style_ids, np.int64)
     if len(latents) < 2:
@@ -202,10 +334,11 @@ def fit_style_prior(latents: np.ndarray, style_ids: np.ndarray, styles: tuple[st
     mixtures: dict[int, GaussianMixture] = {}
     counts = {}
     for sid in range(1, len(styles)):
-        rows = latents[style_ids == sid]
-        if len(rows) >= 2:
-            mixtures[sid] = fit_mixture(rows, components, rng)
-            counts[styles[sid]] = int(len(rows))
+        mask = style_ids == sid
+        if mask.sum() >= 2:
+            mixtures[sid] = fit_mixture(latents[mask], components, rng,
+                                        variances=None if variances is None else np.asarray(variances)[mask])
+            counts[styles[sid]] = int(mask.sum())
     if mixtures:
         total = sum(counts.values())
         parts = [(styles[s], gm) for s, gm in mixtures.items()]
@@ -213,7 +346,7 @@ def fit_style_prior(latents: np.ndarray, style_ids: np.ndarray, styles: tuple[st
             np.concatenate([gm.weights * counts[name] / total for name, gm in parts]),
             np.concatenate([gm.means for _, gm in parts]), np.concatenate([gm.chol for _, gm in parts]))
     else:
-        mixtures[0] = fit_mixture(latents, components, rng)
+        mixtures[0] = fit_mixture(latents, components, rng, variances=variances)
         counts[styles[0]] = int(len(latents))
     meta = {"version": PRIOR_VERSION, "components": int(components), "phrases": counts,
             "mixture_components": {styles[s]: gm.components for s, gm in sorted(mixtures.items())}, **(info or {})}
@@ -233,9 +366,12 @@ def write_prior(prior: StylePrior, folder: str | Path) -> Path:
         tensors[f"{name}.weights"] = torch.from_numpy(gm.weights.astype(np.float32))
         tensors[f"{name}.means"] = torch.from_numpy(gm.means.astype(np.float32))
         tensors[f"{name}.chol"] = torch.from_numpy(np.tril(gm.chol).astype(np.float32))
+    if prior.critic is not None:
+        tensors.update({f"critic.{k}": torch.from_numpy(v.astype(np.float32)) for k, v in prior.critic.arrays().items()})
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(folder / PRIOR_WEIGHTS))
     path = folder / PRIOR_META
-    path.write_text(json.dumps({"styles": list(prior.styles), "info": prior.info}, indent=2, sort_keys=True) + "\n")
+    meta = {"styles": list(prior.styles), "gamma": prior.gamma, "candidates": prior.candidates, "info": prior.info}
+    path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -253,4 +389,7 @@ def read_prior(folder: str | Path) -> StylePrior | None:
                 for sid, name in enumerate(styles) if f"{name}.weights" in arrays}
     if 0 not in mixtures:
         raise ValueError(f"{folder / PRIOR_WEIGHTS} has no mixture for style {styles[0]!r}")
-    return StylePrior(styles, mixtures, meta.get("info", {}))
+    critic = (LatentCritic(*(arrays[f"critic.{k}"] for k in ("w1", "b1", "w2", "b2")))
+              if "critic.w1" in arrays else None)
+    return StylePrior(styles, mixtures, meta.get("info", {}), critic, float(meta.get("gamma", 0.0)),
+                      int(meta.get("candidates", CANDIDATES)))
