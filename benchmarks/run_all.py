@@ -335,9 +335,11 @@ def main(argv=None) -> int:
                     argv += ["--old", str(previous_model(Path(tmp) / "previous-melody-16bar"))]
                 print(f"running {name} ...", flush=True)
                 record[name] = run_script(name, argv, args.timeout, bench.json_flag)
-                if bench.name == "compare_models":
-                    record[name]["command"] = record[name]["command"].replace(
-                        str(Path(tmp) / "previous-melody-16bar"), f"(melody-16bar of commit {PREVIOUS_16BAR[0]})")
+                if bench.name == "compare_models":  # name the old model by its commit, not by a temporary folder
+                    old = f"melody-16bar@{PREVIOUS_16BAR[0]}"
+                    for key in ("command", "output"):
+                        record[name][key] = record[name][key].replace("--old TMP", f"--old {old}").replace(
+                            str(Path(tmp) / "previous-melody-16bar"), old)
                 print(f"  {'ok' if record[name]['ok'] else 'FAILED'} in {record[name]['seconds']} s", flush=True)
         if not args.write_only and not MAGENTA_VENV.exists() and wanted("train_speed"):
             notes.append("Magenta is not set up (bash benchmarks/peers/magenta_setup.sh): train_speed ran without "
