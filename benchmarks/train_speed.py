@@ -18,7 +18,7 @@ on the bundled data in fp32 and in bf16 (same seed) and compares validation
 accuracy, to show bf16 does not hurt it.
 
     .venv/bin/python benchmarks/train_speed.py [--windows 5] [--steps 4] [--accuracy]
-    .venv/bin/python benchmarks/train_speed.py --peer magenta      # side by side (about 15 min on 2 cores)
+    .venv/bin/python benchmarks/train_speed.py --peer magenta --threads 1   # side by side (25 min on 2 shared cores)
 """
 
 from __future__ import annotations
