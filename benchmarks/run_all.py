@@ -110,9 +110,11 @@ def run_evaluate(model: str, data: str, out: Path, extra: list[str], timeout: fl
         ok, text = proc.returncode == 0, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
         ok, text = False, f"(timed out after {timeout:.0f} s)"
-    return {"ok": ok and out.exists(), "seconds": round(time.time() - t0, 1), "output": text.strip(),
-            "result_file": str(out.relative_to(ROOT)), "date": now(),
-            "command": "musiclatent " + " ".join(cmd[3:])}
+    ok = ok and out.exists()
+    # a snapshot: the file may be rewritten later (model cards, other runs), the record must not change
+    return {"ok": ok, "seconds": round(time.time() - t0, 1), "output": text.strip(),
+            "result": json.loads(out.read_text()) if ok else {}, "result_file": str(out.relative_to(ROOT)),
+            "date": now(), "command": "musiclatent " + " ".join(cmd[3:])}
 
 
 def previous_model(folder: Path) -> Path:
@@ -132,11 +134,11 @@ def read_record(path: Path = RECORD) -> dict:
 
 
 def with_results(record: dict) -> dict:
-    """The record with each evaluation's JSON read in (records point at benchmarks/results/*.json)."""
+    """The record with a result for each run (older records only point at a JSON in benchmarks/results/)."""
     out = {}
     for name, rec in record.items():
         rec = dict(rec)
-        if "result_file" in rec and (ROOT / rec["result_file"]).exists():
+        if not rec.get("result") and "result_file" in rec and (ROOT / rec["result_file"]).exists():
             rec["result"] = json.loads((ROOT / rec["result_file"]).read_text())
         out[name] = rec
     return out
