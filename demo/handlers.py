@@ -166,6 +166,15 @@ def number(value, lo: float, hi: float, name: str, integer: bool = False) -> flo
     return int(round(x)) if integer else x
 
 
+def heard_labels(ml: MusicLatent, melodies: list) -> list[str]:
+    """" · heard STYLE NN%" for each melody: what the style classifier shipped beside the model hears
+    (empty strings when the model has none)."""
+    from musiclatent.evaluation.classifier import hear_styles
+
+    heard = hear_styles(ml, melodies)
+    return [f" · heard {name} {p:.0%}" for name, p in heard] if heard else [""] * len(melodies)
+
+
 def write_items(result: studio.Result, folder: Path, stems: list[str], titles: list[str],
                 name: str = "musiclatent") -> list[Item]:
     """Write MIDI, WAV and piano roll of some of a result's files; one Item each."""
@@ -211,7 +220,8 @@ class Handlers:
                                attributes=attrs, qpm=tempo, program=program)
         folder = self.store.new("generate")
         stems = list(result.files)
-        titles = [f"Variation {i + 1} · {style} · {bars} bars" for i in range(n)]
+        titles = [f"Variation {i + 1} · {bars} bars · asked {style}{heard}"
+                  for i, heard in enumerate(heard_labels(ml, [result.segments[s] for s in stems]))]
         items = write_items(result, folder, stems, titles)
         archive = zip_files([it.mid for it in items], folder / "musiclatent-melodies.zip")
         status = (f"{n} × {bars}-bar {'melody' if n == 1 else 'melodies'} from **{ml.name}** · style {style} · "

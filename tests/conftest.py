@@ -84,7 +84,9 @@ def debug_model_dir(debug_run, tiny_dataset, tmp_path_factory):
     from musiclatent.training.ship import export_model
 
     out = tmp_path_factory.mktemp("model")
-    export_model(debug_run, tiny_dataset, out, card="# debug model\n")
+    # no style prior: 40 steps teach the tiny model to reconstruct silence, so draws from its training
+    # latents are silent; tests/generation/test_style_prior.py trains its own debug model for the prior
+    export_model(debug_run, tiny_dataset, out, card="# debug model\n", prior=False)
     return out
 
 

@@ -194,3 +194,35 @@ def load_classifier(path: str | Path) -> tuple[StyleClassifier, dict]:
     clf = StyleClassifier(cfg)
     load_model_weights(clf, load_tensors(folder / WEIGHTS_FILE))
     return clf.eval(), meta.get("info", {})
+
+
+def hear_styles(ml, melodies: list[np.ndarray]) -> list[tuple[str, float]] | None:
+    """The style the classifier beside a model hears in each melody, and how surely.
+
+    Parameters
+    ----------
+    ml : MusicLatent
+        Its folder's ``classifier.safetensors`` + ``classifier.json`` judge (loaded once, cached on ``ml``).
+    melodies : list of np.ndarray, each (k, T) or (k * T,) tokens
+        A melody of several phrases is judged by the mean of its phrases' probabilities.
+
+    Returns
+    -------
+    One (style name, probability) per melody, or None when the model ships no classifier.
+    """
+    if "_style_classifier" not in ml.__dict__:
+        folder = classifier_path(ml.folder) if ml.folder is not None else None
+        ml.__dict__["_style_classifier"] = load_classifier(folder)[0] if folder is not None else None
+    clf = ml.__dict__["_style_classifier"]
+    if clf is None:
+        return None
+    out = []
+    steps = clf.cfg.steps
+    for mel in melodies:
+        flat = np.asarray(mel, np.int64).reshape(-1)
+        flat = np.concatenate([flat, np.zeros((-len(flat)) % steps, np.int64)])   # pad the last phrase with holds
+        with torch.no_grad():
+            probs = torch.softmax(clf(torch.from_numpy(flat.reshape(-1, steps))), -1).mean(0).numpy()
+        out.append((clf.cfg.styles[int(probs.argmax())], float(probs.max())))
+    return out
+

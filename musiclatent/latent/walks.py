@@ -33,4 +33,4 @@ def latent_walk(z: np.ndarray, n: int, similarity: float, rng: np.random.Generat
     for _ in range(int(n)):
         z = s * z + np.sqrt(max(0.0, 1.0 - s * s)) * float(spread) * rng.standard_normal(np.shape(z))
         out.append(z)
-    return np.asarray(out, np.float32).reshape(int(n), -1)
+    return np.asarray(out, np.float32).reshape(int(n), int(np.size(z)))

@@ -233,7 +233,7 @@ class StylePrior:
         for _ in range(int(n)):
             w = s * w + np.sqrt(max(0.0, 1.0 - s * s)) * float(spread) * rng.standard_normal(w.shape)
             out.append(self.from_frame(w, comp, style_id))
-        return np.asarray(out, np.float32).reshape(int(n), len(comp), -1)
+        return np.asarray(out, np.float32).reshape(int(n), len(comp), w.shape[-1])
 
     def constrain(self, z: np.ndarray, style_id: int, goal: float = CRITIC_GOAL, steps: int = CONSTRAIN_STEPS,
                   rate: float = CONSTRAIN_RATE) -> np.ndarray:

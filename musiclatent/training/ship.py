@@ -68,9 +68,10 @@ def write_extras(ml: MusicLatent, data_dir: str | Path, out_dir: str | Path) -> 
 
 
 def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path, card: str = "",
-                 extras: bool = True) -> Path:
+                 extras: bool = True, prior: bool = True) -> Path:
     """Write a shippable model folder from a run's latest checkpoint (``extras``: attribute vectors
-    and style means, which a scorer does not need)."""
+    and style means, which a scorer does not need; ``prior``: with them, the style prior that
+    sampling and restyle draw z from, :mod:`musiclatent.training.prior_fit`)."""
     ckpt = find_checkpoint(run_dir)
     if ckpt is None:
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
@@ -90,7 +91,8 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     os.replace(tmp, out_dir / "model.safetensors")
     if extra_arrays:
         save_file({k: torch.from_numpy(v).half() for k, v in extra_arrays.items()}, str(out_dir / "extras.safetensors"))
-        write_model_prior(ml, data_dir, out_dir)   # where each style's latents live (sample, restyle, the app)
+        if prior:
+            write_model_prior(ml, data_dir, out_dir)   # where each style's latents live (sample, restyle, the app)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     if card:
         (out_dir / "README.md").write_text(card)

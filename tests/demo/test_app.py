@@ -100,6 +100,31 @@ def test_generate_with_attributes_and_styles(handlers, debug_model):
         assert len(slots(handlers.generate(*args))) == 1
 
 
+def test_generate_shows_the_style_the_classifier_hears(handlers, debug_model_dir, tiny_dataset, tmp_path):
+    import shutil
+
+    from musiclatent.data.dataset import load_dataset
+    from musiclatent.evaluation.classifier import ClassifierTraining, hear_styles, save_classifier, train_classifier
+    from musiclatent.generation.facade import MusicLatent
+    from musiclatent.generation.songs import song_phrases
+
+    folder = tmp_path / "model"
+    shutil.copytree(debug_model_dir, folder)
+    train = load_dataset(tiny_dataset).train()
+    clf, _ = train_classifier(train.tokens, train.style - 1, tuple(train.style_names[1:]), ClassifierTraining(steps=20))
+    save_classifier(clf, folder)
+    ml = MusicLatent.from_checkpoint(folder)
+    h = Handlers(Generator([ml]), OutputStore(tmp_path / "out", keep=20), ExampleSongs())
+    style = ml.styles[1]
+    shown = slots(h.generate(*gen_args(style=style, n=2)))
+    heard = hear_styles(ml, [song_phrases(read_melody(it["mid"]), ml.steps).phrases for it in shown])
+    for item, (name, p) in zip(shown, heard):
+        assert f"asked {style} · heard {name} {p:.0%}" in item["title"]
+    assert all(name in ml.styles[1:] and 0 < p <= 1 for name, p in heard)
+    # a model without a classifier only says what was asked
+    assert "heard" not in slots(handlers.generate(*gen_args(n=1)))[0]["title"]
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(n=9), "number of variations"),
     (dict(bars=4), "length must be one of"),

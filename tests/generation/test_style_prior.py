@@ -46,12 +46,13 @@ def hits(judge, ml, style, seed=0) -> float:
             for s in range(1, len(ml.styles))}
 
 
-def test_export_model_fits_a_prior_that_the_facade_loads(debug_model_dir, debug_model):
-    prior = read_prior(debug_model_dir)
-    assert prior is not None and prior.styles == tuple(debug_model.styles)
-    assert (debug_model_dir / "prior.safetensors").is_file() and (debug_model_dir / "prior.json").is_file()
-    assert debug_model.prior is not None and debug_model.prior_description().startswith("style prior")
-    assert prior.info["phrases"] and set(prior.info["phrases"]) <= set(debug_model.styles[1:])
+def test_export_model_fits_a_prior_that_the_facade_loads(styled_model):
+    folder = styled_model.folder
+    prior = read_prior(folder)
+    assert prior is not None and prior.styles == tuple(styled_model.styles)
+    assert (folder / "prior.safetensors").is_file() and (folder / "prior.json").is_file()
+    assert styled_model.prior is not None and styled_model.prior_description().startswith("style prior")
+    assert set(prior.info["phrases"]) == set(styled_model.styles[1:]) and prior.critic is not None
 
 
 def asked_hits(judge, ml) -> np.ndarray:
@@ -74,10 +75,10 @@ def test_the_prior_beats_n01_with_the_style_label_alone(styled_model, judge):
     assert with_prior.mean() > label_only.mean(), (with_prior, label_only)
 
 
-def test_temperature_zero_is_the_styles_most_typical_phrase(debug_model):
-    out = debug_model.sample(5, style=debug_model.styles[1], temperature=0.0, seed=3)
+def test_temperature_zero_is_the_styles_most_typical_phrase(styled_model):
+    out = styled_model.sample(5, style=styled_model.styles[1], temperature=0.0, seed=3)
     assert (out == out[0]).all()   # one Gaussian per style: every draw is its mean, decoded by argmax
-    assert len({r.tobytes() for r in debug_model.sample(8, style=debug_model.styles[1], temperature=1.0, seed=3)}) > 1
+    assert len({r.tobytes() for r in styled_model.sample(8, style=styled_model.styles[1], temperature=1.0, seed=3)}) > 1
 
 
 def test_restyle_moves_the_judges_verdict_toward_the_target(styled_model, judge, tiny_dataset):
@@ -108,15 +109,14 @@ def test_walks_settle_in_the_asked_styles_gaussian(styled_model):
     assert ml.continuation(phrases, n=5, similarity=0.7, style=ml.styles[3], seed=0).shape == (5, ml.steps)
 
 
-def test_studio_chains_and_fit_prior_command(debug_model, debug_model_dir, tiny_dataset, tmp_path):
+def test_studio_chains_and_fit_prior_command(styled_model, debug_model_dir, tiny_dataset, tmp_path):
     from musiclatent.cli.main import main
 
-    res = studio.sample(debug_model, n=2, bars=3 * debug_model.bars, style=debug_model.styles[2], seed=4)
-    assert all(v.shape == (1, 3 * debug_model.steps) for v in res.segments.values())
+    res = studio.sample(styled_model, n=2, bars=3 * styled_model.bars, style=styled_model.styles[2], seed=4)
+    assert all(v.shape == (1, 3 * styled_model.steps) for v in res.segments.values())
     folder = tmp_path / "model"
     shutil.copytree(debug_model_dir, folder)
-    (folder / "prior.safetensors").unlink()
-    assert MusicLatent.from_checkpoint(folder).prior is None   # an older folder: N(0, I)
+    assert MusicLatent.from_checkpoint(folder).prior is None   # exported without one: N(0, I)
     assert main(["fit-prior", str(folder), "--data", str(tiny_dataset), "--gamma", "0"]) == 0
     refit = MusicLatent.from_checkpoint(folder)
     assert refit.prior is not None and refit.prior.critic is None
