@@ -96,6 +96,14 @@ def drum_realism(real: np.ndarray, generated: np.ndarray, max_pairs: int = 200_0
             "overlap_area_generated": mean("overlap_area_generated"), "features": feats}
 
 
+def prior_latents(ml, styles: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Latents (n, Z) for model style ids (n,), each from its style's prior (N(0, I) without one)."""
+    z = np.zeros((len(styles), ml.z_dim), np.float32)
+    for sid in np.unique(styles):
+        z[styles == sid] = ml.prior_latents(int((styles == sid).sum()), int(sid), temperature, rng)
+    return z
+
+
 # --------------------------------------------------------------------------- style classifier
 
 class DrumStyleClassifier(nn.Module):
@@ -161,7 +169,7 @@ def style_section(ml, data: PhraseSet, styles: np.ndarray, rows: np.ndarray, set
             "phrases": int(held.sum()),
             "per_style": {ml.styles[s]: float((pred[truth == to_class[s]] == to_class[s]).mean()) for s in judged}}
     sids = np.repeat(np.asarray(judged), settings.style_samples)
-    z = rng.standard_normal((len(sids), ml.z_dim)).astype(np.float32)
+    z = prior_latents(ml, sids, settings.temperature, rng)
     gen = decode_batched(ml, z, sids, settings.temperature, settings.seed + 1, settings.batch_size)
     want = np.asarray([to_class[s] for s in sids])
     got = classify(clf, gen)
@@ -219,7 +227,7 @@ def evaluate_drums(ml, data: PhraseSet, settings: EvalSettings = EvalSettings(),
     def realism():
         n = min(settings.samples, len(tokens))
         idx = rng.choice(len(tokens), n, replace=False)
-        z = rng.standard_normal((n, ml.z_dim)).astype(np.float32)
+        z = prior_latents(ml, st[idx], settings.temperature, rng)
         gen = decode_batched(ml, z, st[idx], settings.temperature, settings.seed, settings.batch_size)
         return {"temperature": settings.temperature, "samples": int(n),
                 **drum_realism(tokens[idx], gen, seed=settings.seed)}

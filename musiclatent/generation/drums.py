@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from musiclatent.constants import DEFAULT_QPM
-from musiclatent.generation.facade import latent_walk
 from musiclatent.generation.songs import align_index, count, morph_layout
 from musiclatent.midi.drums import DrumPart, read_drums, to_drum_midi
 from musiclatent.midi.io import MusicReadError
@@ -134,13 +133,17 @@ class DrumResult:
 
 def sample_drums(ml: "MusicLatent", n: int = 4, bars: int | None = None, style=None, temperature: float = 0.5,
                  seed: int | None = 0, qpm: float | None = None) -> DrumResult:
-    """n grooves of ``bars`` bars (default: the model's); longer ones chain phrases along a latent walk
-    (each next z = 0.9 z + 0.44 eps, so the groove develops rather than jumps)."""
+    """n grooves of ``bars`` bars (default: the model's), z from the model's style prior
+    (:meth:`MusicLatent.prior_latents`); longer ones chain phrases along a latent walk in the
+    style's frame (similarity 0.9, so the groove develops rather than jumps)."""
     bars = bars or ml.bars
     k = max(1, -(-int(bars) // ml.bars))
     rng = np.random.default_rng(seed)
-    z0 = rng.standard_normal((int(n), ml.z_dim)).astype(np.float32)
-    zs = np.stack([np.concatenate([z[None], latent_walk(z, k - 1, 0.9, rng)]) for z in z0]) if k > 1 else z0[:, None]
+    z0 = ml.prior_latents(int(n), style, temperature, rng)
+    if k > 1:
+        zs = np.concatenate([z0[None], ml.walk_latents(z0, k - 1, 0.9, style, rng)]).transpose(1, 0, 2)
+    else:
+        zs = z0[:, None]
     toks = ml.decode(zs.reshape(-1, ml.z_dim), style, temperature, seed).reshape(int(n), k, ml.steps)
     keep = int(bars) * ml.steps_per_bar
     files = {}
