@@ -32,6 +32,9 @@ def _add_prepare(sub):
                         "Dataset's drums; implies --drums)")
     p.add_argument("--drums", action="store_true",
                    help="read drum parts (MIDI channel 10) into 2-bar groove windows instead of melodies")
+    p.add_argument("--all-meters", action="store_true",
+                   help="also keep 3/4, 6/8, 9/8, 12/8, ... (read across their bar lines; default: duple only, "
+                        "as the bundled models were trained)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
@@ -48,12 +51,15 @@ def cmd_prepare(args) -> int:
         manifest = prepare_drums(args.inputs, args.out, bars=args.bars, corpus=args.corpus, command=command)
     else:
         manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
-                           corpus=args.corpus, progress=not args.quiet, command=command)
+                           corpus=args.corpus, progress=not args.quiet, command=command,
+                           all_meters=args.all_meters)
     skipped = manifest["files_skipped"]
     print(f"{manifest['files_ok']} pieces -> {manifest['phrases']} phrases of {manifest['bars']} bars "
           f"({manifest['phrases_validation']} validation, {manifest.get('phrases_test', 0)} test) in {args.out}")
     for style, n in manifest["styles"].items():
         print(f"  {style:12s} {n:8d}")
+    if len(manifest.get("meters", {})) > 1:
+        print("  meters: " + ", ".join(f"{m} {n}" for m, n in manifest["meters"].items()))
     if skipped:
         print(f"{len(skipped)} skipped (reasons in manifest.json), e.g.:")
         for s in skipped[:5]:

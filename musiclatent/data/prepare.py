@@ -157,8 +157,9 @@ def process_unit(args) -> tuple[int, int, int]:
 
 # --------------------------------------------------------------------------- merge
 
-def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> tuple[dict, dict]:
-    """Cut melodies from shards into deduplicated phrase windows.
+def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
+                 all_meters: bool = False) -> tuple[dict, dict]:
+    """Cut melodies from shards into deduplicated phrase windows (of every meter with ``all_meters``).
 
     Returns (arrays for phrases.npz, manifest fields).
     """
@@ -168,12 +169,13 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
     seen: set[bytes] = set()
     style_counts = {s: 0 for s in style_names}
     n_dupes = 0
+    meter_counts: dict[str, int] = {}
     for sp in shard_paths:
         with np.load(sp, allow_pickle=False) as arrays:
             melodies, sk = _unpack_shard(arrays)
         skipped += sk
         for mel in melodies:
-            win = melody_windows(mel, bars)
+            win = melody_windows(mel, bars, all_meters)
             if len(win.tokens) == 0:
                 skipped.append({"path": mel.source, "reason": win.reason})
                 continue
@@ -199,6 +201,8 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
                 skipped.append({"path": mel.source, "reason": "every window duplicates an earlier phrase"})
                 continue
             style_counts[mel.style] += kept
+            meter = "{}/{}".format(*mel.time_signature)
+            meter_counts[meter] = meter_counts.get(meter, 0) + kept
             tracks[mel.source] = mel.track
             pieces.append({**mel.meta(), "split": SPLIT_NAMES[split_code]})
     arrays = {
@@ -216,6 +220,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
         "phrases_test": int(np.sum(arrays["split"] == 2)),
         "duplicates_dropped": n_dupes,
         "styles": {s: style_counts[s] for s in style_names},
+        "meters": dict(sorted(meter_counts.items(), key=lambda kv: -kv[1])),
         "style_names": style_names,
         "steps_per_quarter": STEPS_PER_QUARTER,
         "bars": bars,
@@ -229,8 +234,12 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str]) -> 
 
 def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: int = 1,
             track: str | None = None, corpus: str | None = None, progress: bool = True,
-            command: str = "") -> dict:
-    """Build a dataset folder; returns its manifest. Resumes from existing shards."""
+            command: str = "", all_meters: bool = False) -> dict:
+    """Build a dataset folder; returns its manifest. Resumes from existing shards.
+
+    Phrases come from duple meters only, as the bundled models were trained; ``all_meters``
+    keeps 3/4, 6/8, 9/8, ... too (read across their bar lines; the manifest counts per meter).
+    """
     from tqdm import tqdm
 
     out = Path(out)
@@ -255,7 +264,7 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
             bar.update(1)
     bar.close()
     style_names = list(CORPUS_STYLES) if corpus else []
-    arrays, manifest = merge_shards(paths, bars, style_names)
+    arrays, manifest = merge_shards(paths, bars, style_names, all_meters)
     manifest["command"] = command
     manifest["units"] = len(units)
     if manifest["phrases"]:

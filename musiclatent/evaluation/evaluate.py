@@ -56,7 +56,7 @@ def load_eval_data(path: str | Path, bars: int, workers: int = 1) -> PhraseSet:
         raise FileNotFoundError(f"no such dataset or music folder: {path}")
     with tempfile.TemporaryDirectory(prefix="musiclatent-eval-") as tmp:
         manifest = prepare([str(path)], tmp, bars=bars, workers=workers, progress=False,
-                           command=f"(evaluate) prepare {path} --bars {bars}")
+                           command=f"(evaluate) prepare {path} --bars {bars} --all-meters", all_meters=True)
         if manifest["phrases"] == 0:
             reasons = sorted({s["reason"] for s in manifest["files_skipped"]})[:3]
             why = (": " + "; ".join(reasons)) if reasons else ""

@@ -218,12 +218,16 @@ class WindowResult:
     reason: str = ""
 
 
-def melody_windows(melody: Melody, n_bars: int) -> WindowResult:
+def melody_windows(melody: Melody, n_bars: int, all_meters: bool = False) -> WindowResult:
     """Slide windows of ``n_bars`` model bars (16 steps each) over a melody.
 
     Windows start on bar lines of contiguous duple-meter regions, with a hop of
-    one model bar (one 4/4 bar, or two 2/4 bars). Windows that are mostly
-    silence are dropped. Duplicates are *not* dropped here (see the dataset).
+    one model bar (one 4/4 bar, or two 2/4 bars). With ``all_meters``, regions of
+    bars of any other whole length (3/4, 6/8, 9/8, ...) give windows too: they
+    start on the region's bar lines, a whole number of its bars apart (at least a
+    model bar), and run across its bar lines as one stream, as songs are read.
+    Windows that are mostly silence are dropped. Duplicates are *not* dropped
+    here (see the dataset).
     """
     steps = n_bars * STEPS_PER_BAR * melody.steps_per_quarter // STEPS_PER_QUARTER
     hop = steps // n_bars
@@ -232,21 +236,26 @@ def melody_windows(melody: Melody, n_bars: int) -> WindowResult:
     n_duple_bars = 0
     n_silent = 0
     i = 0
+    model_bar = steps // n_bars
     while i < len(bars):
-        if not is_duple_bar(int(bars[i, 1]), melody.steps_per_quarter):
+        duple = is_duple_bar(int(bars[i, 1]), melody.steps_per_quarter)
+        if not duple and not all_meters:
             i += 1
             continue
-        j = i  # region of contiguous duple bars [i, j]
-        while (j + 1 < len(bars) and is_duple_bar(int(bars[j + 1, 1]), melody.steps_per_quarter)
-               and bars[j + 1, 0] == bars[j, 0] + bars[j, 1]):
+        j = i  # region of contiguous duple bars [i, j] (or of bars of one other length)
+        while (j + 1 < len(bars) and bars[j + 1, 0] == bars[j, 0] + bars[j, 1]
+               and (is_duple_bar(int(bars[j + 1, 1]), melody.steps_per_quarter) if duple
+                    else bars[j + 1, 1] == bars[i, 1])):
             j += 1
         n_duple_bars += j - i + 1
         region_start = int(bars[i, 0])
         region_end = int(bars[j, 0] + bars[j, 1])
         line_set = set(bars[i:j + 1, 0].tolist()) | {region_end}
+        own = int(bars[i, 1])
+        region_hop = hop if duple else own * -(-model_bar // own)
         for b in range(i, j + 1):
             s = int(bars[b, 0])
-            if (s - region_start) % hop or s + steps > region_end or (s + steps) not in line_set:
+            if (s - region_start) % region_hop or s + steps > region_end or (duple and (s + steps) not in line_set):
                 continue
             notes = melody.notes
             inside = notes[(notes[:, 1] >= s) & (notes[:, 1] < s + steps)]
@@ -265,7 +274,8 @@ def melody_windows(melody: Melody, n_bars: int) -> WindowResult:
             reason = "no notes"
         elif n_duple_bars == 0:
             num, den = melody.time_signature
-            reason = f"meter {num}/{den}: only duple meters (2/4, 4/4, 2/2) are supported"
+            reason = (f"meter {num}/{den}: datasets keep duple meters (2/4, 4/4, 2/2) unless prepared with "
+                      f"--all-meters")
         elif n_silent:
             reason = f"all {n_silent} windows of {n_bars} bars are mostly silence"
         else:

@@ -11,6 +11,7 @@ from musiclatent.cli.main import main as cli_main
 from musiclatent.data.dataset import load_dataset
 from musiclatent.data.prepare import piece_split, prepare
 from musiclatent.midi.io import MusicReadError, read_melody
+from musiclatent.representations.pianoroll import notes_to_tokens
 
 from tests.conftest import make_song
 
@@ -128,3 +129,23 @@ def test_piece_split_holds_out_a_tenth_half_of_it_test():
     assert set(np.unique(codes)) == {0, 1, 2}
     assert 0.035 < (codes == 1).mean() < 0.065 and 0.035 < (codes == 2).mean() < 0.065
     assert [piece_split(f"book.abc#{i}") for i in range(50)] == codes[:50].tolist()
+
+
+@pytest.mark.parametrize("meter", [(3, 4), (6, 8), (9, 8)], ids=lambda m: f"{m[0]}-{m[1]}")
+def test_all_meters_keeps_triple_and_compound_tunes_with_windows_on_their_bar_lines(tmp_path, meter):
+    """Duple-only by default (the bundled models' data); --all-meters keeps the tune, cuts windows
+    that start on its own bar lines, whole bars apart, and counts phrases per meter."""
+    src = tmp_path / "in" / "waltz"
+    src.mkdir(parents=True)
+    notes = make_song(src / "t.mid", bars=12, ts=meter, seed=7, durations=(2, 4))
+    plain = prepare([str(tmp_path / "in")], tmp_path / "duple", bars=2, progress=False)
+    assert plain["phrases"] == 0 and "--all-meters" in plain["files_skipped"][0]["reason"]
+    manifest = prepare([str(tmp_path / "in")], tmp_path / "all", bars=2, progress=False, all_meters=True)
+    bar = meter[0] * 16 // meter[1]
+    assert manifest["phrases"] > 0 and manifest["meters"] == {f"{meter[0]}/{meter[1]}": manifest["phrases"]}
+    data = load_dataset(tmp_path / "all")
+    hop = bar * -(-16 // bar)
+    starts = data.bar * bar
+    assert np.all(starts % hop == 0)
+    for tok, s in zip(data.tokens, starts):   # each window is the song's stream from that bar line
+        assert tok.tolist() == notes_to_tokens(notes - np.array([0, s, s]), 32).tolist()
