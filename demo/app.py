@@ -126,7 +126,7 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
             style = gr.Dropdown(styles, value=styles[0], label="Style")
             bars = gr.Radio(list(BAR_CHOICES), value=BAR_CHOICES[0], label="Length (bars)")
             temperature = gr.Slider(0.0, 1.5, value=0.5, step=0.05, label="Temperature",
-                                    info="0 = most likely notes; higher = more surprising")
+                                    info="0 = the style's most typical melody, most likely notes; higher = more surprising")
             n = gr.Slider(1, MAX_SLOTS, value=4, step=1, label="Variations")
             with gr.Accordion("Sound, seed and attributes", open=False):
                 tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (quarter notes per minute)")

@@ -15,7 +15,8 @@ def _common(p, out_required=True):
     p.add_argument("--model", default=None, help="pretrained name (melody-2bar, melody-16bar) or a run/model folder")
     p.add_argument("--out", required=out_required, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
-    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = argmax)")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature: 0 = argmax notes, and for sample with a style prior the "
+                   "style's most typical phrase (0.5, sample's default, draws from the style's fitted spread)")
     p.add_argument("--style", default=None, help="style name (see the model's styles); default: any")
     p.add_argument("--tempo", type=float, default=None, help="tempo in quarter notes per minute")
     p.add_argument("--program", type=int, default=None, help="General MIDI program 0-127")

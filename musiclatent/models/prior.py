@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musiclatent.models.gaussian_mixture import (GaussianMixture, fit_mixture, monge_map,  # noqa: F401 (re-exported)
+                                                 shrunk_covariance)
 from musiclatent.models.latent_critic import LatentCritic, resample
 
 PRIOR_WEIGHTS, PRIOR_META = "prior.safetensors", "prior.json"
@@ -46,145 +48,6 @@ PRIOR_VERSION = 1
 REFERENCE_TEMPERATURE = 0.5   # the sampling temperature that draws from the fitted spread
 CANDIDATES = 8                # critic: draws per kept sample
 CRITIC_GOAL, CONSTRAIN_STEPS, CONSTRAIN_RATE = 0.95, 50, 0.5   # restyle: move until p(style | z) >= goal
-MIN_PER_COMPONENT = 64        # phrases per mixture component, at least
-EM_ITERATIONS = 60
-
-
-@dataclass
-class GaussianMixture:
-    """weights (K,), means (K, Z), chol (K, Z, Z): lower Cholesky factors of the covariances."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    chol: np.ndarray
-
-    @property
-    def components(self) -> int:
-        return len(self.weights)
-
-    def log_density(self, z: np.ndarray) -> np.ndarray:
-        """Log density of each component at each point: (n, Z) -> (n, K)."""
-        z = np.asarray(z, np.float64)
-        out = np.empty((len(z), self.components))
-        for k in range(self.components):
-            sol = np.linalg.solve(self.chol[k], (z - self.means[k]).T)            # (Z, n)
-            logdet = 2.0 * np.log(np.abs(np.diag(self.chol[k]))).sum()
-            out[:, k] = -0.5 * ((sol ** 2).sum(0) + logdet + z.shape[1] * np.log(2 * np.pi))
-        return out
-
-    def log_likelihood(self, z: np.ndarray) -> np.ndarray:
-        """log p(z) of each point under the mixture: (n, Z) -> (n,)."""
-        return _logsumexp(self.log_density(z) + np.log(np.maximum(self.weights, 1e-300)), 1)
-
-    def component_of(self, z: np.ndarray) -> np.ndarray:
-        """The most responsible component of each point: (n, Z) -> (n,) int64."""
-        return (self.log_density(z) + np.log(np.maximum(self.weights, 1e-300))).argmax(1).astype(np.int64)
-
-    def sample(self, n: int, rng: np.random.Generator, tau: float = 1.0) -> np.ndarray:
-        """n draws with each component's spread scaled by tau: (n, Z) float32."""
-        comp = rng.choice(self.components, int(n), p=self.weights / self.weights.sum())
-        eps = rng.standard_normal((int(n), self.means.shape[1]))
-        return self.color(eps * float(tau), comp)
-
-    def whiten(self, z: np.ndarray, comp: np.ndarray) -> np.ndarray:
-        """w = L_k^{-1} (z - m_k) per row: (n, Z), (n,) -> (n, Z) float64."""
-        z = np.asarray(z, np.float64)
-        out = np.empty_like(z)
-        for k in np.unique(comp):
-            m = comp == k
-            out[m] = np.linalg.solve(self.chol[k], (z[m] - self.means[k]).T).T
-        return out
-
-    def color(self, w: np.ndarray, comp: np.ndarray) -> np.ndarray:
-        """z = m_k + L_k w per row: (n, Z), (n,) -> (n, Z) float32."""
-        w = np.asarray(w, np.float64)
-        out = np.empty_like(w)
-        for k in np.unique(comp):
-            m = comp == k
-            out[m] = self.means[k] + w[m] @ self.chol[k].T
-        return out.astype(np.float32)
-
-
-def _sqrtm(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric square root and its pseudo-inverse of a covariance: (Z, Z) -> (Z, Z), (Z, Z)."""
-    w, v = np.linalg.eigh(c)
-    w = np.maximum(w, 0.0)
-    inv = np.where(w > 1e-10 * max(w.max(), 1e-300), 1.0 / np.sqrt(np.maximum(w, 1e-300)), 0.0)
-    return (v * np.sqrt(w)) @ v.T, (v * inv) @ v.T
-
-
-def _monge(chol_s: np.ndarray, chol_t: np.ndarray) -> np.ndarray:
-    """The linear part of the optimal-transport map N(., L_s L_s^T) -> N(., L_t L_t^T): (Z, Z)."""
-    root, inv = _sqrtm(chol_s @ chol_s.T)
-    middle, _ = _sqrtm(root @ (chol_t @ chol_t.T) @ root)
-    return inv @ middle @ inv
-
-
-def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    top = a.max(axis, keepdims=True)
-    return (top + np.log(np.exp(a - top).sum(axis, keepdims=True))).squeeze(axis)
-
-
-def shrunk_covariance(z: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Weighted covariance shrunk toward its diagonal by Z / (Z + n_eff): (n, Z), (n,) -> (Z, Z).
-
-    Few points in many dimensions give a singular sample covariance; the
-    shrinkage keeps it invertible and fades as points accumulate.
-    """
-    z = np.asarray(z, np.float64)
-    w = np.ones(len(z)) if weights is None else np.asarray(weights, np.float64)
-    total = max(w.sum(), 1e-9)
-    mean = (w[:, None] * z).sum(0) / total
-    d = z - mean
-    cov = (w[:, None] * d).T @ d / total
-    n_eff = total ** 2 / max((w ** 2).sum(), 1e-9)
-    a = z.shape[1] / (z.shape[1] + n_eff)
-    diag = np.diag(np.maximum(np.diag(cov), 1e-6))
-    return (1.0 - a) * cov + a * diag + 1e-6 * np.eye(z.shape[1])
-
-
-def fit_mixture(z: np.ndarray, components: int, rng: np.random.Generator, iterations: int = EM_ITERATIONS,
-                variances: np.ndarray | None = None) -> GaussianMixture:
-    """EM for a Gaussian mixture with shrunk full covariances; (n, Z) -> GaussianMixture.
-
-    The number of components is cut so that each has about ``MIN_PER_COMPONENT``
-    points; one component is the plain (shrunk) Gaussian. Starts from k-means++
-    seeds with hard assignments. ``variances`` (n, Z), the posterior variances of
-    the points, are added to each component's diagonal (weighted by its
-    responsibilities): the mixture then matches the aggregate posterior, a
-    mixture of the phrases' posteriors, rather than their means alone.
-    """
-    z = np.asarray(z, np.float64)
-    k = int(max(1, min(components, len(z) // MIN_PER_COMPONENT)))
-    if k == 1:
-        cov = shrunk_covariance(z) + (np.diag(np.mean(variances, 0)) if variances is not None else 0.0)
-        return GaussianMixture(np.ones(1), z.mean(0, keepdims=True), np.linalg.cholesky(cov)[None])
-    centres = [z[rng.integers(len(z))]]
-    for _ in range(k - 1):   # k-means++ seeding
-        d2 = np.min([((z - c) ** 2).sum(1) for c in centres], 0)
-        centres.append(z[rng.choice(len(z), p=d2 / d2.sum())])
-    assign = np.argmin([((z - c) ** 2).sum(1) for c in centres], 0)
-    resp = np.eye(k)[assign]
-    gm = None
-    for _ in range(int(iterations)):
-        nk = resp.sum(0)
-        keep = nk > 1e-6
-        resp, nk = resp[:, keep], nk[keep]
-        means = resp.T @ z / nk[:, None]
-        chol = np.stack([np.linalg.cholesky(shrunk_covariance(z, resp[:, j])) for j in range(len(nk))])
-        gm = GaussianMixture(nk / nk.sum(), means, chol)
-        logp = gm.log_density(z) + np.log(gm.weights)
-        new = np.exp(logp - _logsumexp(logp, 1)[:, None])
-        if np.abs(new - resp).max() < 1e-4:
-            break
-        resp = new
-    if variances is not None:
-        nk = resp.sum(0)
-        extra = resp.T @ np.asarray(variances, np.float64) / nk[:, None]
-        gm.chol = np.stack([np.linalg.cholesky(c @ c.T + np.diag(e)) for c, e in zip(gm.chol, extra)])
-    return gm
-
-
 @dataclass
 class StylePrior:
     """One Gaussian mixture per model style; ``mixtures[0]`` (style "any") pools the others.
@@ -286,7 +149,7 @@ class StylePrior:
                 r = rows[ks == k]
                 shifted = z[r] - src.means[k] + (tgt.weights[:, None] * tgt.means).sum(0)
                 kt = np.bincount(tgt.component_of(shifted), minlength=tgt.components).argmax()
-                a = _monge(src.chol[k], tgt.chol[kt])
+                a = monge_map(src.chol[k], tgt.chol[kt])
                 out[r] = tgt.means[kt] + (z[r] - src.means[k]) @ a.T
         return out.astype(np.float32)
 
@@ -307,6 +170,14 @@ class StylePrior:
     def from_frame(self, w: np.ndarray, comp: np.ndarray, style_id: int) -> np.ndarray:
         """Back from whitened coordinates: (n, Z), (n,) -> (n, Z) float32."""
         return self.mixture(style_id).color(w, comp)
+
+
+def pooled_mixture(mixtures: dict[int, GaussianMixture], counts: list[int]) -> GaussianMixture:
+    """Style "any": every style's components, each style weighted by its phrase count."""
+    total = float(sum(counts))
+    parts = list(mixtures.values())
+    return GaussianMixture(np.concatenate([gm.weights * c / total for gm, c in zip(parts, counts)]),
+                           np.concatenate([gm.means for gm in parts]), np.concatenate([gm.chol for gm in parts]))
 
 
 def fit_style_prior(latents: np.ndarray, style_ids: np.ndarray, styles: tuple[str, ...], components: int = 1,
@@ -340,15 +211,12 @@ def fit_style_prior(latents: np.ndarray, style_ids: np.ndarray, styles: tuple[st
                                         variances=None if variances is None else np.asarray(variances)[mask])
             counts[styles[sid]] = int(mask.sum())
     if mixtures:
-        total = sum(counts.values())
-        parts = [(styles[s], gm) for s, gm in mixtures.items()]
-        mixtures[0] = GaussianMixture(
-            np.concatenate([gm.weights * counts[name] / total for name, gm in parts]),
-            np.concatenate([gm.means for _, gm in parts]), np.concatenate([gm.chol for _, gm in parts]))
+        mixtures[0] = pooled_mixture(mixtures, [counts[styles[s]] for s in mixtures])
     else:
         mixtures[0] = fit_mixture(latents, components, rng, variances=variances)
         counts[styles[0]] = int(len(latents))
-    meta = {"version": PRIOR_VERSION, "components": int(components), "phrases": counts,
+    meta = {"version": PRIOR_VERSION, "components": int(components), "phrases": counts, "any_pooled": len(counts) > 0
+            and styles[0] not in counts,
             "mixture_components": {styles[s]: gm.components for s, gm in sorted(mixtures.items())}, **(info or {})}
     return StylePrior(tuple(styles), mixtures, meta)
 
@@ -362,6 +230,8 @@ def write_prior(prior: StylePrior, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {}
     for sid, gm in prior.mixtures.items():
+        if sid == 0 and prior.info.get("any_pooled"):
+            continue   # rebuilt from the styles' mixtures and phrase counts when read
         name = prior.styles[sid]
         tensors[f"{name}.weights"] = torch.from_numpy(gm.weights.astype(np.float32))
         tensors[f"{name}.means"] = torch.from_numpy(gm.means.astype(np.float32))
@@ -387,9 +257,13 @@ def read_prior(folder: str | Path) -> StylePrior | None:
     arrays = {k: v.double().numpy() for k, v in load_tensors(folder / PRIOR_WEIGHTS).items()}
     mixtures = {sid: GaussianMixture(arrays[f"{name}.weights"], arrays[f"{name}.means"], arrays[f"{name}.chol"])
                 for sid, name in enumerate(styles) if f"{name}.weights" in arrays}
+    info = meta.get("info", {})
+    if 0 not in mixtures and info.get("any_pooled") and len(mixtures) > 0:
+        ids = sorted(mixtures)
+        mixtures[0] = pooled_mixture({s: mixtures[s] for s in ids}, [info["phrases"][styles[s]] for s in ids])
     if 0 not in mixtures:
         raise ValueError(f"{folder / PRIOR_WEIGHTS} has no mixture for style {styles[0]!r}")
     critic = (LatentCritic(*(arrays[f"critic.{k}"] for k in ("w1", "b1", "w2", "b2")))
               if "critic.w1" in arrays else None)
-    return StylePrior(styles, mixtures, meta.get("info", {}), critic, float(meta.get("gamma", 0.0)),
+    return StylePrior(styles, mixtures, info, critic, float(meta.get("gamma", 0.0)),
                       int(meta.get("candidates", CANDIDATES)))

@@ -215,6 +215,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"{_fmt(style.get('real', {}).get('accuracy'))} (balanced {_fmt(style.get('real', {}).get('balanced_accuracy'))}); "
         f"on style-conditioned prior samples {_fmt(style.get('conditioned', {}).get('accuracy'))}; "
         f"on restyled phrases at strength 1 {_fmt(style.get('restyled', {}).get('accuracy'))}.",
+        *_style_control_lines(style.get("control")),
         *_outside_lines(outside),
         *_scorer_lines(folder),
         "",
@@ -232,6 +233,41 @@ def _samples_lines(x: dict | None) -> list[str]:
     return [f"- Prior samples ({x['per_style_samples']} per style at temperature {x['temperature']:g}): "
             f"{x['held_over_2_bars']:.1%} hold one note for more than 2 bars (real phrases "
             f"{x['real_held_over_2_bars']:.1%}); notes per bar, samples / real: {per}."]
+
+
+def _style_control_lines(c: dict | None) -> list[str]:
+    """The card's style-control table (``evaluate``'s ``style.control``): both judges, per style."""
+    if not c:
+        return []
+    styles = list(c["judges"]["classifier"]["conditioned"]["per_style"])
+    cell = lambda per, s: _fmt(per.get(s, "-"))  # noqa: E731
+    rows = []
+    for j, label in (("classifier", "shipped classifier"), ("features", "feature classifier")):
+        if j in c["judges"]:
+            x = c["judges"][j]
+            rows += [f"| {label}: held-out real phrases | {_fmt(x['real_balanced_accuracy'])} | " +
+                     " | ".join(cell(x["real"], s) for s in styles) + " |",
+                     f"| {label}: conditioned samples / real (ratio) | {_fmt(x['ratio'])} | " +
+                     " | ".join(cell(x["ratio_per_style"], s) for s in styles) + " |",
+                     f"| {label}: restyled, judged the target | {_fmt(x['restyled']['accuracy'])} | " +
+                     " | ".join(cell(x["restyled"]["per_style"], s) for s in styles) + " |"]
+    for key, label in (("diversity", "diversity (samples / real, mean pairwise feature distance)"),
+                       ("overlap", "MGEval overlap of samples with real phrases")):
+        if key in c:
+            rows.append(f"| {label} | {_fmt(c[key]['mean'])} | " +
+                        " | ".join(cell(c[key]["per_style"], s) for s in styles) + " |")
+    kept = c["restyle_kept"]
+    for key, label in (("onset_agreement", "restyle keeps: onset agreement (F1)"),
+                       ("contour_correlation", "restyle keeps: contour correlation")):
+        rows.append(f"| {label} | {_fmt(kept[key]['mean'])} | " +
+                    " | ".join(cell(kept[key]["per_style"], s) for s in styles) + " |")
+    return ["", f"## Style control ({c['samples_per_style']} samples per style at temperature {c['temperature']:g}; "
+                f"z from {c['prior']})",
+            "Accuracy is judged by the classifier shipped beside the model and by softmax regression on hand-made "
+            "features fitted on the training split (`musiclatent.evaluation.feature_classifier`); a ratio is the "
+            "samples' accuracy over the judge's on held-out real phrases. Restyle: held-out phrases moved to another "
+            f"style at strength 1 ({kept['phrases']}), per target style.", "",
+            "| measure | overall | " + " | ".join(styles) + " |", "|---|---|" + "---|" * len(styles), *rows]
 
 
 def _scorer_lines(folder: Path) -> list[str]:
