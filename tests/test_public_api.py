@@ -23,7 +23,7 @@ def test_top_level_names():
 
 def test_every_cli_command_is_still_there():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert set(sub.choices) == COMMANDS
+    assert COMMANDS <= set(sub.choices)    # new commands may join; none may go
 
 
 @pytest.mark.parametrize("name, steps", [("melody-2bar", 32), ("melody-16bar", 256)])

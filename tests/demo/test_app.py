@@ -437,7 +437,7 @@ def test_interpolate_shows_every_remark_and_starts_with_the_melody(handlers, tmp
                                3, 0.0, 0)
     status = out[-1]
     assert "- A: starts where its melody starts, in bar 6" in status          # a per-song remark
-    assert "- B: meter 3/4 is read as a stream of 4/4 bars" in status         # ... and the other song's
+    assert "- B: meter 3/4: the model's 32-step phrases run across its bar lines" in status   # ... and the other song's
     first = min(n.start for n in pretty_midi.PrettyMIDI(out[2]).instruments[0].notes)
     assert first < 2.0                                                          # within the first bar at 120 qpm
     kept = handlers.interpolate(None, str(tmp_path / "a.mid"), None, "1", str(tmp_path / "waltz.mid"), None,
