@@ -47,13 +47,21 @@ class Echo:
     def __init__(self, steps: int = 32, prior: np.ndarray | None = None):
         self.steps = steps
         self.bars = steps // 16
-        self.prior = prior
+        self.fixed = prior
+
+    prior = None   # no style prior: latents from N(0, I)
 
     def attribute_offset(self, attributes):
         return np.zeros(self.z_dim, np.float32)
 
+    def prior_latents(self, n, style=None, temperature=0.5, rng=None):
+        return np.zeros((n, self.z_dim), np.float32)
+
+    def walk_latents(self, z, n, similarity, style=None, rng=None, spread=1.0):
+        return np.zeros((n, len(z), self.z_dim), np.float32)
+
     def decode(self, z, style=None, temperature=0.0, seed=None):
-        return np.resize(self.prior, (len(z), self.steps))
+        return np.resize(self.fixed, (len(z), self.steps))
 
     def interpolate(self, a, b, steps, **kw):
         return np.stack([a if 2 * k < steps else b for k in range(steps)])
