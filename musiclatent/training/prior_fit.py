@@ -58,7 +58,15 @@ def encode_training_split(ml, data_dir: str | Path, max_per_style: int = MAX_PER
 
 def fit_model_prior(ml, data_dir: str | Path, components: int = 1, gamma: float = DEFAULT_GAMMA,
                     seed: int = 0, log=None) -> StylePrior:
-    """Encode the training split of ``data_dir`` and fit the model's :class:`StylePrior` with its critic."""
+    """Encode the training split of ``data_dir`` and fit the model's :class:`StylePrior` with its critic.
+
+    Raises ValueError for a model whose latent is already whitened per style (a latent-sequence
+    model: N(0, I) decoded under a style is that style's Gaussian, and encoding under "any" and
+    decoding under a style use different frames, so a prior over "any" latents would not fit).
+    """
+    if not has_shared_frame(ml):
+        raise ValueError(f"{ml.name}: its latent is whitened per style by the model itself (decoder "
+                         f"{ml.cfg.decoder!r}), so N(0, I) already samples each style's Gaussian; no style prior fitted")
     log = log or (lambda msg: None)
     t0 = time.time()
     z, variances, styles = encode_training_split(ml, data_dir, seed=seed)
@@ -77,7 +85,18 @@ def fit_model_prior(ml, data_dir: str | Path, components: int = 1, gamma: float 
     return prior
 
 
+def has_shared_frame(ml) -> bool:
+    """Whether latents encoded under "any" live in the frame a style's decoder reads (every model
+    but one that whitens its latent per style, such as a latent-sequence model)."""
+    return ml.cfg.decoder != "latent-seq"
+
+
 def write_model_prior(ml, data_dir: str | Path, out_dir: str | Path, components: int = 1,
-                      gamma: float = DEFAULT_GAMMA, seed: int = 0, log=None) -> Path:
-    """Fit and write ``prior.safetensors`` + ``prior.json`` into ``out_dir``; returns the JSON path."""
+                      gamma: float = DEFAULT_GAMMA, seed: int = 0, log=None, strict: bool = True) -> Path | None:
+    """Fit and write ``prior.safetensors`` + ``prior.json`` into ``out_dir``; returns the JSON path.
+
+    A model that whitens its latent per style gets none: ValueError, or None when not ``strict``.
+    """
+    if not strict and not has_shared_frame(ml):
+        return None
     return write_prior(fit_model_prior(ml, data_dir, components, gamma, seed, log), out_dir)

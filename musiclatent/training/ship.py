@@ -92,7 +92,7 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     if extra_arrays:
         save_file({k: torch.from_numpy(v).half() for k, v in extra_arrays.items()}, str(out_dir / "extras.safetensors"))
         if prior:
-            write_model_prior(ml, data_dir, out_dir)   # where each style's latents live (sample, restyle, the app)
+            write_model_prior(ml, data_dir, out_dir, strict=False)   # where each style's latents live
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     if card:
         (out_dir / "README.md").write_text(card)
