@@ -20,6 +20,14 @@ MIDI/ABC/MusicXML, prepared on the fly with the model's phrase length.
 The style classifier is --classifier PATH if given, else the one shipped beside the
 model (classifier.json + classifier.safetensors), else one trained now on the
 training split of --data (well under a minute); --save-classifier DIR keeps it.
+A second judge of another kind, softmax regression on hand-made features (pitch
+class, interval, note length and onset-position histograms, density, range,
+register), is fitted on the training split of --data every time. Per style, the
+style section reports both judges' accuracy on conditioned samples over their
+accuracy on held-out real phrases, the samples' diversity (mean pairwise feature
+distance over that of real phrases) and MGEval overlap with real phrases, and
+held-out phrases restyled at strength 1: judged the target style, onset
+agreement and contour correlation with the source.
 """
 
 EPILOG = """\
