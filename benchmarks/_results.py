@@ -239,6 +239,15 @@ QUALITY = [
     ("conditioned / balanced real accuracy", ("style", "conditioned_to_real"),
      {"melody-2bar": 0.9, "melody-16bar": 0.9}),
     ("style accuracy, restyled at strength 1", ("style", "restyled", "accuracy"), {}),
+    ("conditioned / real, feature judge", ("style", "control", "judges", "features", "ratio"),
+     {"melody-2bar": 0.9, "melody-16bar": 0.9}),
+    ("diversity, min over styles", ("style", "control", "diversity", "min"), {"melody-2bar": 0.8, "melody-16bar": 0.8}),
+    ("MGEval overlap per style, min", ("style", "control", "overlap", "min"),
+     {"melody-2bar": 0.85, "melody-16bar": 0.85}),
+    ("restyled judged target, feature judge", ("style", "control", "judges", "features", "restyled", "accuracy"), {}),
+    ("restyle onset agreement", ("style", "control", "restyle_kept", "onset_agreement", "mean"), {}),
+    ("restyle contour correlation", ("style", "control", "restyle_kept", "contour_correlation", "mean"), {}),
+    ("prior samples holding a note > 2 bars", ("samples", "held_over_2_bars"), {}),
 ]
 
 PER_STYLE = [("sampled reconstruction accuracy", ("recon_accuracy_sampled", "per_style")),
