@@ -56,8 +56,6 @@ def cmd_vary(ml, args) -> int:
 
 
 def cmd_encode(ml, args) -> int:
-    import csv
-
     from musiclatent.cli.main import UserError
     from musiclatent.midi.io import MusicReadError, find_music_files
 
@@ -76,15 +74,9 @@ def cmd_encode(ml, args) -> int:
         rows += [{"file": str(path), "start_bar": i * ml.bars, "style": style} for i in range(len(song.phrases))]
     if not rows:
         raise UserError("no groove could be encoded (drum models read the channel-10 part of MIDI files)")
-    out.mkdir(parents=True, exist_ok=True)
-    z = np.concatenate(zs).astype(np.float32)
-    np.save(out / "latents.npy", z, allow_pickle=False)
-    with open(out / "index.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["row", "file", "start_bar", "style"])
-        w.writeheader()
-        for i, r in enumerate(rows):
-            w.writerow({"row": i, **r})
-    print(f"wrote {len(z)} latent means ({z.shape[1]} dims) to {out / 'latents.npy'} with {out / 'index.csv'}")
+    from musiclatent.cli.common import write_latents
+
+    write_latents(out, zs, rows)
     return 0
 
 

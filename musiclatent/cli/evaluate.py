@@ -104,10 +104,7 @@ def _evaluate_drums(ml, args, settings, log) -> int:
     result["model"]["source"], result["data"]["source"] = args.model, args.data
     print(format_drum_table(result))
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n")
-        log(f"wrote {out}")
+        _write_json(Path(args.json), result, log)
     return 0
 
 
@@ -170,8 +167,11 @@ def cmd_evaluate(args) -> int:
         log(f"saved the style classifier to {path.parent}")
     print(format_table(result))
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n")
-        log(f"wrote {out}")
+        _write_json(Path(args.json), result, log)
     return 0
+
+
+def _write_json(out: Path, result: dict, log) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n")
+    log(f"wrote {out}")

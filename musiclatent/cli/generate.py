@@ -191,8 +191,6 @@ def cmd_render(args) -> int:
 
 
 def cmd_encode(args) -> int:
-    import csv
-
     from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
     from musiclatent.generation.songs import song_phrases
 
@@ -221,15 +219,11 @@ def cmd_encode(args) -> int:
         from musiclatent.cli.main import UserError
 
         raise UserError("no phrase could be encoded")
-    z = np.concatenate(zs).astype(np.float32)
-    np.save(out / "latents.npy", z, allow_pickle=False)
-    with open(out / "index.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["row", "file", "start_bar", "style"])
-        w.writeheader()
-        for i, r in enumerate(rows):
-            w.writerow({"row": i, **r})
-    print(f"wrote {len(z)} latent means ({z.shape[1]} dims) to {out / 'latents.npy'} with {out / 'index.csv'}")
+    from musiclatent.cli.common import write_latents
+
+    write_latents(out, zs, rows)
     return 0
+
 
 
 def cmd_export_model(args) -> int:
