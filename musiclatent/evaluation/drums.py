@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from musiclatent.data.dataset import PhraseSet, load_dataset
 from musiclatent.evaluation import metrics
 from musiclatent.evaluation.evaluate import (EvalSettings, _overall_and_per_style, decode_batched, interpolation_section,
-                                             is_prepared_dataset, model_style_ids, reconstruction_outputs)
+                                             is_prepared_dataset, model_style_ids, reconstruction_outputs, split_mask)
 from musiclatent.representations.drums import DRUM_CLASS_NAMES, N_DRUM_CLASSES, tokens_to_hits
 
 DRUM_FEATURES = tuple(f"hits_per_bar.{n.replace(' ', '_')}" for n in DRUM_CLASS_NAMES) + (
@@ -47,14 +47,6 @@ def load_drum_eval_data(path: str | Path, bars: int) -> PhraseSet:
         if manifest["phrases"] == 0:
             raise ValueError(f"no {bars}-bar groove could be cut from {path}")
         return load_dataset(tmp)
-
-
-def split_rows(data: PhraseSet, split: str) -> tuple[np.ndarray, str]:
-    """Rows of ``split`` (auto: test if any, else validation, else all)."""
-    if split == "auto":
-        split = "test" if (data.split == 2).any() else "validation" if (data.split == 1).any() else "all"
-    code = {"train": 0, "validation": 1, "test": 2}
-    return (np.ones(len(data), bool) if split == "all" else data.split == code[split]), split
 
 
 # --------------------------------------------------------------------------- features
@@ -190,7 +182,7 @@ def evaluate_drums(ml, data: PhraseSet, settings: EvalSettings = EvalSettings(),
     log = log or (lambda msg: None)
     rng = np.random.default_rng(settings.seed)
     styles = model_style_ids(ml, data)
-    rows, split = split_rows(data, settings.split)
+    rows, split = split_mask(data, settings.split, prefer=("test", "validation"))
     tokens, st = data.tokens[rows].astype(np.int64), styles[rows]
     if not len(tokens):
         raise ValueError(f"the {split} split of the data is empty")

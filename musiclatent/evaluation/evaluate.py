@@ -70,10 +70,12 @@ def model_style_ids(ml: MusicLatent, data: PhraseSet) -> np.ndarray:
     return lookup[np.asarray(data.style, np.int64)]
 
 
-def split_mask(data: PhraseSet, split: str) -> tuple[np.ndarray, str]:
-    """Rows to evaluate and the split actually used ("auto" falls back to all when no validation exists)."""
+def split_mask(data: PhraseSet, split: str, prefer: tuple[str, ...] = ("validation",)) -> tuple[np.ndarray, str]:
+    """Rows to evaluate and the split actually used: "auto" takes the first split of ``prefer``
+    the data has, else all of it."""
+    codes = {"train": 0, "validation": 1, "test": 2}
     if split == "auto":
-        split = "validation" if (data.split == 1).any() else "all"
+        split = next((s for s in prefer if (data.split == codes[s]).any()), "all")
     masks = {"validation": data.split == 1, "train": data.split == 0, "test": data.split == 2,
              "all": np.ones(len(data), bool)}
     return masks[split], split

@@ -17,7 +17,7 @@ import numpy as np
 from musiclatent.constants import (DEFAULT_QPM, DEFAULT_RESOLUTION, DEFAULT_TIME_SIGNATURE, MAX_FILE_BYTES, MAX_NOTES,
                                    MAX_QUARTERS, MAX_TICKS, STEPS_PER_QUARTER)
 from musiclatent.midi.guards import MAX_EVENTS, count_midi_events
-from musiclatent.midi.io import MusicReadError
+from musiclatent.midi.io import MusicReadError, read_file_bytes
 
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 
@@ -102,14 +102,7 @@ def from_midi_drums(data: bytes, source: str = "", style: str = "",
 def read_drums(path: str | os.PathLike, style: str = "", name: str = "") -> DrumPart:
     """Read the drum part of a MIDI file on disk."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise MusicReadError(f"file too large ({size / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
-        data = path.read_bytes()
-    except OSError as err:
-        raise MusicReadError(f"cannot read {path.name}: {err.strerror or err}") from None
-    return from_midi_drums(data, source=name or path.name, style=style)
+    return from_midi_drums(read_file_bytes(path), source=name or path.name, style=style)
 
 
 def to_drum_midi(notes: np.ndarray, velocities: np.ndarray | int = 100, qpm: float = DEFAULT_QPM,

@@ -36,6 +36,19 @@ __all__ = [
 ]
 
 
+def read_file_bytes(path: str | os.PathLike) -> bytes:
+    """A music file's bytes, refusing one over ``MAX_FILE_BYTES`` before reading it; every failure
+    is a MusicReadError."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise MusicReadError(f"file too large ({size / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
+        return path.read_bytes()
+    except OSError as err:
+        raise MusicReadError(f"cannot read file: {err.strerror or err}") from None
+
+
 def read_melodies(path: str | os.PathLike, track: str | int | None = None, style: str = "",
                   steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
                   tune_range: tuple[int, int] | None = None, name: str | None = None) -> list[tuple[str, Melody | MusicReadError]]:
@@ -48,14 +61,8 @@ def read_melodies(path: str | os.PathLike, track: str | int | None = None, style
     never hides the others; raises MusicReadError when the file itself is bad.
     """
     path = Path(path)
-    try:
-        if data is None:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise MusicReadError(f"file too large ({size / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
-            data = path.read_bytes()
-    except OSError as err:
-        raise MusicReadError(f"cannot read file: {err.strerror or err}") from None
+    if data is None:
+        data = read_file_bytes(path)
     if len(data) > MAX_FILE_BYTES:
         raise MusicReadError(f"file too large ({len(data) / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
     fmt = sniff_format(data, path.name)
