@@ -117,7 +117,7 @@ def phrase_audio(tokens: np.ndarray) -> tuple[int, np.ndarray]:
 def _melody_phrases(ml, path: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Phrases with notes (n, T) of a file and their first and last bars, numbered as in the file."""
     melody = read_melody(path)
-    song = song_phrases(melody, ml.steps)
+    song = song_phrases(melody, ml.steps, meter=ml.meter)
     keep = np.flatnonzero((song.phrases >= MELODY.pitch_offset).any(1))
     if len(keep) == 0:
         raise MusicReadError("the melody has no notes")

@@ -1,4 +1,4 @@
-"""Generation subcommands: sample, interpolate, restyle, vary, continue, render, encode, export-model, demo."""
+"""Generation subcommands: sample, interpolate, restyle, vary, continue, render, encode, demo."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def _common(p, out_required=True):
 
 def _song_args(p):
     p.add_argument("--track", default=None, help="melody track by index or name (default: automatic)")
+    p.add_argument("--meter", default=None, metavar="N/D",
+                   help="read the input in this meter, bars laid from its first bar line (default: the meter the "
+                        "file declares, or one inferred from the notes when it declares none or 1/4)")
 
 
 def _parse_attrs(items: list[str]) -> dict[str, float]:
@@ -48,11 +51,19 @@ def _parse_attrs(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _load(args, bars: int | None = None):
+def _load(args, bars: int | None = None, meter=None):
+    """The model a command runs: ``--model``, else the shipped one for its length and ``meter`` (the
+    input song's, or sample's ``--meter``): a waltz gets the 3/4 model, a jig the 6/8 one."""
     from musiclatent.cli.main import UserError
     from musiclatent.generation.facade import MusicLatent
+    from musiclatent.generation.meters import meter_text, pretrained_for_meter
 
     name = args.model or ("melody-16bar" if bars and bars >= 16 and bars % 16 == 0 else "melody-2bar")
+    if args.model is None and meter is not None:
+        routed = pretrained_for_meter(name, meter)
+        if routed is not None and routed != name:
+            print(f"{meter_text(meter)}: using the {routed} model (bars of {meter_text(meter)})")
+            name = routed
     try:
         ml = MusicLatent.load(name)
     except (FileNotFoundError, ValueError) as err:
@@ -72,10 +83,23 @@ def _drums(ml, args, command: str):
     return dispatch(ml, args, command)
 
 
-def _read(path, track):
+def _read(path, track, meter=None):
+    from musiclatent.cli.main import parse_meter
     from musiclatent.midi.io import read_melody
 
-    return read_melody(path, track=track)
+    return read_melody(path, track=track, meter=parse_meter(meter) if meter else None)
+
+
+def _model_and_song(args, path, track):
+    """(model, melody): without ``--model``, the song is read first and its meter picks the shipped
+    model; with one, a drum model reads its own input (melody None)."""
+    from musiclatent.cli.drums import drums
+
+    if args.model is not None:
+        ml = _load(args)
+        return ml, (None if drums.is_drum_model(ml) else _read(path, track, args.meter))
+    mel = _read(path, track, args.meter)
+    return _load(args, meter=mel.time_signature), mel
 
 
 def _finish(result, args, label: str) -> int:
@@ -92,23 +116,50 @@ def _finish(result, args, label: str) -> int:
 def cmd_sample(args) -> int:
     from musiclatent.generation import studio
 
-    ml = _load(args, args.bars)
+    meter = _sample_meter(args)
+    ml = _load(args, args.bars, meter)
     if (done := _drums(ml, args, "sample")) is not None:
         return done
+    if meter is not None and ml.representation.name == "melody":
+        from musiclatent.generation.meters import meter_text, shipped_meters
+
+        model_meter = pretrained_meter(ml)
+        if model_meter != meter and not (meter in ((2, 4), (2, 2)) and model_meter == (4, 4)):
+            from musiclatent.cli.main import UserError
+
+            raise UserError(f"--meter {meter_text(meter)}: {ml.name} is measured in {meter_text(model_meter)} bars; "
+                            f"the shipped models sample {', '.join(meter_text(m) for m in shipped_meters())}")
     res = studio.sample(ml, n=args.n, bars=args.bars, style=args.style,
                         temperature=0.5 if args.temperature is None else args.temperature, seed=args.seed,
                         attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
-                        velocity=args.velocity)
+                        velocity=args.velocity, time_signature=meter)
     return _finish(res, args, "sample")
+
+
+def pretrained_meter(ml) -> tuple[int, int]:
+    return tuple(int(v) for v in ml.meter)
+
+
+def _sample_meter(args):
+    from musiclatent.cli.main import UserError, parse_meter
+    from musiclatent.generation.meters import meter_text, shipped_meters
+
+    if args.meter is None:
+        return None
+    meter = parse_meter(args.meter)
+    if args.model is None and meter not in shipped_meters() and meter not in ((2, 4), (2, 2)):
+        raise UserError(f"--meter {meter_text(meter)}: the shipped models sample "
+                        f"{', '.join(meter_text(m) for m in shipped_meters())} (plus 2/4 and 2/2 in 4/4's bars)")
+    return meter
 
 
 def cmd_interpolate(args) -> int:
     from musiclatent.generation import studio
 
-    ml = _load(args)
+    ml, a = _model_and_song(args, args.a, args.track)
     if (done := _drums(ml, args, "interpolate")) is not None:
         return done
-    a, b = _read(args.a, args.track), _read(args.b, args.track_b or args.track)
+    b = _read(args.b, args.track_b or args.track, args.meter)
     print(f"A: {args.a}: melody track {a.track.get('name')!r} ({a.track.get('reason')})")
     print(f"B: {args.b}: melody track {b.track.get('name')!r} ({b.track.get('reason')})")
     res = studio.interpolate_songs(ml, a, b, steps=args.steps, style=args.style,
@@ -121,13 +172,12 @@ def cmd_interpolate(args) -> int:
 def cmd_restyle(args) -> int:
     from musiclatent.generation import studio
 
-    ml = _load(args)
+    ml, mel = _model_and_song(args, args.input, args.track)
     _drums(ml, args, "restyle")
     if args.style is None:
         from musiclatent.cli.main import UserError
 
         raise UserError(f"--style is required: the target style, one of {', '.join(ml.styles[1:])}")
-    mel = _read(args.input, args.track)
     res = studio.restyle_song(ml, mel, args.style, strength=args.strength, source_style=args.source_style,
                               temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
                               attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
@@ -148,10 +198,9 @@ def _respect(args) -> dict:
 
 def _walk_from_song(args, op, label: str, **options) -> int:
     """vary and continue: a song in, n phrases from latent steps around it out."""
-    ml = _load(args)
+    ml, mel = _model_and_song(args, args.input, args.track)
     if (done := _drums(ml, args, {"variation": "vary"}.get(label, label))) is not None:
         return done
-    mel = _read(args.input, args.track)
     res = op(ml, mel, n=args.n, similarity=args.similarity, style=args.style,
              temperature=0.0 if args.temperature is None else args.temperature, seed=args.seed,
              qpm=args.tempo, program=args.program, velocity=args.velocity, **options)
@@ -194,15 +243,18 @@ def cmd_encode(args) -> int:
     from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
     from musiclatent.generation.songs import song_phrases
 
-    ml = _load(args)
-    if (done := _drums(ml, args, "encode")) is not None:
+    from musiclatent.cli.main import parse_meter
+
+    meter = parse_meter(args.meter) if args.meter else None
+    ml = _load(args) if args.model is not None else None
+    if ml is not None and (done := _drums(ml, args, "encode")) is not None:
         return done
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows, zs = [], []
+    rows, zs, songs = [], [], []
     for path, style in find_music_files(args.inputs):
         try:
-            pieces = read_melodies(path, track=args.track)
+            pieces = read_melodies(path, track=args.track, meter=meter, strict=True)
         except MusicReadError as err:
             print(f"skipped {path}: {err}", file=sys.stderr)
             continue
@@ -210,11 +262,16 @@ def cmd_encode(args) -> int:
             if isinstance(mel, Exception):
                 print(f"skipped {pid}: {mel}", file=sys.stderr)
                 continue
-            song = song_phrases(mel, ml.steps)
-            st = args.style if args.style is not None else (style if style in ml.styles else None)
-            zs.append(ml.encode(song.phrases, st))
-            for i in range(len(song.phrases)):
-                rows.append({"file": pid, "start_bar": i * ml.bars, "style": style})
+            songs.append((pid, mel, style))
+    if ml is None:   # one model for every latent: the one that reads the first song's meter
+        ml = _load(args, meter=songs[0][1].time_signature if songs else None)
+    for pid, mel, style in songs:
+        song = song_phrases(mel, ml.steps, meter=ml.meter)
+        st = args.style if args.style is not None else (style if style in ml.styles else None)
+        zs.append(ml.encode(song.phrases, st))
+        for i in range(len(song.phrases)):
+            rows.append({"file": pid, "start_bar": i * ml.bars, "style": style,
+                         "meter": "{}/{}".format(*mel.time_signature)})
     if not rows:
         from musiclatent.cli.main import UserError
 
@@ -222,51 +279,6 @@ def cmd_encode(args) -> int:
     from musiclatent.cli.common import write_latents
 
     write_latents(out, zs, rows)
-    return 0
-
-
-
-def cmd_export_model(args) -> int:
-    from musiclatent.training.ship import export_model
-
-    if args.extras_only:
-        from musiclatent.generation.facade import MusicLatent
-        from musiclatent.training.ship import write_extras
-
-        print(f"wrote {write_extras(MusicLatent.from_checkpoint(args.out), args.data, args.out)}")
-        return 0
-    card = Path(args.card).read_text() if args.card else ""
-    out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer)
-    if args.scorer and not card:
-        from musiclatent.generation.facade import MusicLatent
-        from musiclatent.training.ship import scorer_card, scorer_heldout
-
-        heldout = scorer_heldout(MusicLatent.from_checkpoint(out), args.data)
-        export = f"musiclatent export-model {args.run} --data {args.data} --out {args.out} --scorer"
-        commands = {"train": args.train_command, "export": export}
-        (out / "README.md").write_text(scorer_card(out, heldout, args.data, {k: v for k, v in commands.items() if v}))
-        print(f"held-out negative ELBO {heldout['elbo_per_step']:.3f} nats/step ({heldout['phrases']} phrases)")
-    print(f"wrote {out}")
-    return 0
-
-
-def cmd_model_card(args) -> int:
-    import json
-
-    from musiclatent.training.ship import model_card
-
-    result = json.loads(Path(args.eval).read_text())
-    commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
-    outside = json.loads(Path(args.outside_eval).read_text()) if args.outside_eval else None
-    commands = {k: v for k, v in commands.items() if v}
-    if json.loads((Path(args.folder) / "config.json").read_text())["model"].get("representation") == "drums":
-        from musiclatent.evaluation.drum_card import drum_model_card
-
-        text = drum_model_card(args.folder, result, args.data, commands)
-    else:
-        text = model_card(args.folder, result, args.run, args.data, commands, outside)
-    (Path(args.folder) / "README.md").write_text(text)
-    print(f"wrote {Path(args.folder) / 'README.md'}")
     return 0
 
 
@@ -285,9 +297,16 @@ def add_commands(sub) -> None:
     p.add_argument("--n", type=int, default=4, help="number of melodies (default 4)")
     p.add_argument("--bars", type=int, default=None,
                    help="length in bars: 2 or 16 pick the model; longer chains phrases (default: the model's)")
+    p.add_argument("--meter", default=None, metavar="N/D",
+                   help="meter of the melodies: 4/4 (default), 3/4 (a waltz model) or 6/8 (a jig model); "
+                        "2/4 and 2/2 are written from 4/4 phrases")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("interpolate", help="morph song A into song B (any length, MIDI/ABC/MusicXML)")
+    p = sub.add_parser("interpolate", help="morph song A into song B (any length, MIDI/ABC/MusicXML)",
+                       description="Morph song A into song B. The morph takes A's tempo, instrument and meter: "
+                                   "a waltz A is morphed by the 3/4 model and a jig A by the 6/8 model, and B is "
+                                   "read in A's bars (B's notes keep their times; a B in another meter runs "
+                                   "across those bar lines). The result is written in A's meter.")
     p.add_argument("a", help="song A")
     p.add_argument("b", help="song B")
     _common(p)
@@ -338,32 +357,6 @@ def add_commands(sub) -> None:
     p.add_argument("--style", default=None, help="encode under this style (default: folder style if known)")
     _song_args(p)
     p.set_defaults(func=cmd_encode)
-
-    p = sub.add_parser("export-model", help="turn a training run into a shippable model folder")
-    p.add_argument("run", help="training run folder")
-    p.add_argument("--data", required=True, help="the dataset it was trained on (for attribute vectors)")
-    p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--card", default=None, help="markdown model card to include")
-    p.add_argument("--extras-only", action="store_true",
-                   help="only recompute attribute vectors and style means of the model already in --out")
-    p.add_argument("--scorer", action="store_true",
-                   help="the run is a density-trained model for typicality scores (a fine-tuned twin or a scorer "
-                        "preset): --out is MODEL/scorer, no "
-                        "attribute vectors, and the card is written from its held-out ELBO on --data")
-    p.add_argument("--train-command", default="", help="with --scorer: the exact training command, for the card")
-    p.set_defaults(func=cmd_export_model)
-
-    p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")
-    p.add_argument("folder", help="model folder (written by export-model)")
-    p.add_argument("--eval", required=True, help="JSON written by `musiclatent evaluate --json`")
-    p.add_argument("--run", required=True, help="the training run folder")
-    p.add_argument("--data", required=True, help="the dataset it was trained on")
-    p.add_argument("--train-command", default="", help="the exact training command, for the card")
-    p.add_argument("--export-command", default="", help="the exact export command, for the card")
-    p.add_argument("--eval-command", default="", help="the exact evaluation command, for the card")
-    p.add_argument("--outside-eval", default=None,
-                   help="JSON of `musiclatent evaluate` on music outside the training corpus (e.g. data/outside)")
-    p.set_defaults(func=cmd_model_card)
 
     p = sub.add_parser("demo", help="run the web app (http://127.0.0.1:7860)")
     p.add_argument("--host", default="127.0.0.1")

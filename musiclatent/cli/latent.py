@@ -75,7 +75,8 @@ def _model_and_index(args):
 
 
 def _read_songs(paths: list[str], ml, track=None, keep_empty: bool = False) -> latent.Corpus:
-    corpus = latent.read_corpus_files(paths, ml.steps, ml.bars, track=track, keep_empty=keep_empty)
+    corpus = latent.read_corpus_files(paths, ml.steps, ml.bars, track=track, keep_empty=keep_empty,
+                                       meter=ml.meter)
     for line in corpus.skipped:
         print(f"skipped {line}", file=sys.stderr)
     return corpus

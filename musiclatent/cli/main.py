@@ -24,7 +24,7 @@ def _add_prepare(sub):
                                    "Re-running resumes an interrupted run.")
     p.add_argument("inputs", nargs="*", help="files or folders; in a folder, the first sub-folder name is the style")
     p.add_argument("--out", required=True, help="dataset folder to write")
-    p.add_argument("--bars", type=int, default=2, choices=[2, 4, 8, 16], help="phrase length in 4/4 bars (default 2)")
+    p.add_argument("--bars", type=int, default=2, choices=[2, 4, 8, 16], help="phrase length in bars (default 2; 4/4 bars unless --model-meter)")
     p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
     p.add_argument("--track", default=None, help="force the melody track by index or name (default: automatic)")
     p.add_argument("--corpus", choices=["music21", "groove"], default=None,
@@ -35,8 +35,25 @@ def _add_prepare(sub):
     p.add_argument("--all-meters", action="store_true",
                    help="also keep 3/4, 6/8, 9/8, 12/8, ... (read across their bar lines; default: duple only, "
                         "as the bundled models were trained)")
+    p.add_argument("--model-meter", default="4/4", metavar="M",
+                   help="measure phrases in bars of this meter, for a model of it: 4/4 (default), 3/4 (waltzes), "
+                        "6/8 (jigs; 3/8 and 12/8 tunes are read in 6/8 bars) or 9/8 (slip jigs)")
+    p.add_argument("--meter", default=None, metavar="N/D",
+                   help="read every input in this meter, bars laid from its first bar line (default: the "
+                        "declared meter, or one inferred from the notes when a file declares none or 1/4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    """'6/8' -> (6, 8), or a UserError naming the text."""
+    try:
+        num, den = (int(v) for v in str(text).strip().split("/"))
+    except ValueError:
+        raise UserError(f"meter {text!r}: write it as N/D, e.g. 3/4 or 6/8") from None
+    if num <= 0 or den <= 0 or den & (den - 1):
+        raise UserError(f"meter {text!r} is not a time signature")
+    return num, den
 
 
 def cmd_prepare(args) -> int:
@@ -50,9 +67,18 @@ def cmd_prepare(args) -> int:
 
         manifest = prepare_drums(args.inputs, args.out, bars=args.bars, corpus=args.corpus, command=command)
     else:
+        from musiclatent.midi.melody import MODEL_METERS
+
+        meter = parse_meter(args.model_meter)
+        if meter not in MODEL_METERS:
+            raise UserError(f"--model-meter {args.model_meter}: models are measured in "
+                            + ", ".join(f"{n}/{d}" for n, d in MODEL_METERS) + " bars")
+        if meter != (4, 4) and args.all_meters:
+            raise UserError("--all-meters reads every meter as 4/4 phrases; leave it out with --model-meter")
         manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
                            corpus=args.corpus, progress=not args.quiet, command=command,
-                           all_meters=args.all_meters)
+                           all_meters=args.all_meters, meter=meter,
+                           force_meter=parse_meter(args.meter) if args.meter else None)
     skipped = manifest["files_skipped"]
     print(f"{manifest['files_ok']} pieces -> {manifest['phrases']} phrases of {manifest['bars']} bars "
           f"({manifest['phrases_validation']} validation, {manifest.get('phrases_test', 0)} test) in {args.out}")

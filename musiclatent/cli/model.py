@@ -1,6 +1,52 @@
-"""Model subcommands: train and fit-prior (more are registered by :mod:`musiclatent.cli.generate`)."""
+"""Model subcommands: train, fit-prior, export-model and model-card."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+
+def cmd_export_model(args) -> int:
+    from musiclatent.training.ship import export_model
+
+    if args.extras_only:
+        from musiclatent.generation.facade import MusicLatent
+        from musiclatent.training.ship import write_extras
+
+        print(f"wrote {write_extras(MusicLatent.from_checkpoint(args.out), args.data, args.out)}")
+        return 0
+    card = Path(args.card).read_text() if args.card else ""
+    out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer)
+    if args.scorer and not card:
+        from musiclatent.generation.facade import MusicLatent
+        from musiclatent.training.ship import scorer_card, scorer_heldout
+
+        heldout = scorer_heldout(MusicLatent.from_checkpoint(out), args.data)
+        export = f"musiclatent export-model {args.run} --data {args.data} --out {args.out} --scorer"
+        commands = {"train": args.train_command, "export": export}
+        (out / "README.md").write_text(scorer_card(out, heldout, args.data, {k: v for k, v in commands.items() if v}))
+        print(f"held-out negative ELBO {heldout['elbo_per_step']:.3f} nats/step ({heldout['phrases']} phrases)")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_model_card(args) -> int:
+    import json
+
+    from musiclatent.training.ship import model_card
+
+    result = json.loads(Path(args.eval).read_text())
+    commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
+    outside = json.loads(Path(args.outside_eval).read_text()) if args.outside_eval else None
+    commands = {k: v for k, v in commands.items() if v}
+    if json.loads((Path(args.folder) / "config.json").read_text())["model"].get("representation") == "drums":
+        from musiclatent.evaluation.drum_card import drum_model_card
+
+        text = drum_model_card(args.folder, result, args.data, commands)
+    else:
+        text = model_card(args.folder, result, args.run, args.data, commands, outside)
+    (Path(args.folder) / "README.md").write_text(text)
+    print(f"wrote {Path(args.folder) / 'README.md'}")
+    return 0
 
 
 def add_commands(sub) -> None:
@@ -51,6 +97,33 @@ def add_commands(sub) -> None:
     except ImportError:  # pragma: no cover - during bootstrapping
         return
     cli_generate.add_commands(sub)
+
+    p = sub.add_parser("export-model", help="turn a training run into a shippable model folder")
+    p.add_argument("run", help="training run folder")
+    p.add_argument("--data", required=True, help="the dataset it was trained on (for attribute vectors)")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--card", default=None, help="markdown model card to include")
+    p.add_argument("--extras-only", action="store_true",
+                   help="only recompute attribute vectors and style means of the model already in --out")
+    p.add_argument("--scorer", action="store_true",
+                   help="the run is a density-trained model for typicality scores (a fine-tuned twin or a scorer "
+                        "preset): --out is MODEL/scorer, no "
+                        "attribute vectors, and the card is written from its held-out ELBO on --data")
+    p.add_argument("--train-command", default="", help="with --scorer: the exact training command, for the card")
+    p.set_defaults(func=cmd_export_model)
+
+    p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")
+    p.add_argument("folder", help="model folder (written by export-model)")
+    p.add_argument("--eval", required=True, help="JSON written by `musiclatent evaluate --json`")
+    p.add_argument("--run", required=True, help="the training run folder")
+    p.add_argument("--data", required=True, help="the dataset it was trained on")
+    p.add_argument("--train-command", default="", help="the exact training command, for the card")
+    p.add_argument("--export-command", default="", help="the exact export command, for the card")
+    p.add_argument("--eval-command", default="", help="the exact evaluation command, for the card")
+    p.add_argument("--outside-eval", default=None,
+                   help="JSON of `musiclatent evaluate` on music outside the training corpus (e.g. data/outside)")
+    p.set_defaults(func=cmd_model_card)
+
 
 
 def cmd_train(args) -> int:

@@ -1,4 +1,4 @@
-"""The built-in corpus: music21's bundled folk-song and chorale collections.
+"""The built-in corpora: music21's bundled folk-song and chorale collections (and the lead-sheet ones).
 
 Six styles, each a set of files inside music21's wheel (offline):
 
@@ -61,3 +61,30 @@ def corpus_files(root: Path | None = None) -> list[tuple[Path, str]]:
             if style:
                 out.append((f, style))
     return out
+
+
+BUILT_IN_CORPORA = ("music21", "openewld", "chord-melody")
+
+
+def corpus_entries(corpus: str, cache: Path) -> list[tuple[Path, str, str]]:
+    """``(file, piece id, style)`` of every file of a built-in melody corpus; the lead-sheet
+    corpora are unpacked into ``cache`` first (:mod:`musiclatent.data.leadsheets`)."""
+    from musiclatent.data.leadsheets import LEADSHEET_CORPORA, leadsheet_files
+
+    if corpus == "music21":
+        root = music21_corpus_root()
+        return [(f, str(f.relative_to(root)), style) for f, style in corpus_files(root)]
+    if corpus in LEADSHEET_CORPORA:
+        return leadsheet_files(corpus, cache)
+    raise ValueError(f"unknown corpus {corpus!r}; the built-in ones are {', '.join(BUILT_IN_CORPORA)}")
+
+
+def corpus_style_names(corpus: str | None) -> list[str]:
+    """The styles of a built-in corpus, in their fixed order ([] for none)."""
+    from musiclatent.data.leadsheets import LEADSHEET_CORPORA
+
+    if not corpus:
+        return []
+    if corpus in LEADSHEET_CORPORA:
+        return [LEADSHEET_CORPORA[corpus].style]
+    return list(CORPUS_STYLES)

@@ -27,7 +27,8 @@ import numpy as np
 
 from musiclatent.constants import STEPS_PER_BAR, STEPS_PER_QUARTER
 from musiclatent.midi.io import MusicReadError, count_abc_tunes, find_music_files, read_melodies
-from musiclatent.midi.melody import Melody, melody_windows
+from musiclatent.midi.melody import Melody, melody_windows, meter_windows
+from musiclatent.representations import MELODY
 from musiclatent.data.corpus import CORPUS_STYLES, corpus_files, music21_corpus_root
 
 FILES_PER_UNIT = 16
@@ -130,12 +131,12 @@ def _unpack_shard(arrays) -> tuple[list[Melody], list[dict]]:
 
 def process_unit(args) -> tuple[int, int, int]:
     """Worker: parse one unit and write its shard. Returns (unit index, ok, skipped)."""
-    index, unit, shard_path, steps_per_quarter, track = args
+    index, unit, shard_path, steps_per_quarter, track, force_meter = args
     melodies, skipped = [], []
     for path, name, style, rng in unit.items:
         try:
             results = read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter,
-                                    tune_range=rng, name=name)
+                                    tune_range=rng, name=name, meter=force_meter)
         except MusicReadError as err:
             skipped.append({"path": name, "reason": str(err)})
             continue
@@ -158,12 +159,17 @@ def process_unit(args) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------- merge
 
 def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
-                 all_meters: bool = False) -> tuple[dict, dict]:
+                 all_meters: bool = False, meter: tuple[int, int] = (4, 4)) -> tuple[dict, dict]:
     """Cut melodies from shards into deduplicated phrase windows (of every meter with ``all_meters``).
 
+    ``meter`` is the bar the phrases are measured in: 4/4 (the default), or 3/4, 6/8, 9/8 for a
+    model of that meter (only pieces in meters it reads give windows; see ``MODEL_METERS``).
     Returns (arrays for phrases.npz, manifest fields).
     """
-    steps = bars * STEPS_PER_BAR
+    meter = (int(meter[0]), int(meter[1]))
+    if meter != (4, 4) and all_meters:
+        raise ValueError("--all-meters reads every meter as 4/4 phrases; a --model-meter dataset keeps its own")
+    steps = bars * MELODY.steps_per_bar(meter)
     tokens, piece_idx, start_bar, style_idx, split = [], [], [], [], []
     pieces, skipped, tracks = [], [], {}
     seen: set[bytes] = set()
@@ -175,7 +181,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
             melodies, sk = _unpack_shard(arrays)
         skipped += sk
         for mel in melodies:
-            win = melody_windows(mel, bars, all_meters)
+            win = meter_windows(mel, bars, meter) if meter != (4, 4) else melody_windows(mel, bars, all_meters)
             if len(win.tokens) == 0:
                 skipped.append({"path": mel.source, "reason": win.reason})
                 continue
@@ -201,8 +207,8 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
                 skipped.append({"path": mel.source, "reason": "every window duplicates an earlier phrase"})
                 continue
             style_counts[mel.style] += kept
-            meter = "{}/{}".format(*mel.time_signature)
-            meter_counts[meter] = meter_counts.get(meter, 0) + kept
+            piece_meter = "{}/{}".format(*mel.time_signature)
+            meter_counts[piece_meter] = meter_counts.get(piece_meter, 0) + kept
             tracks[mel.source] = mel.track
             pieces.append({**mel.meta(), "split": SPLIT_NAMES[split_code]})
     arrays = {
@@ -224,6 +230,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
         "style_names": style_names,
         "steps_per_quarter": STEPS_PER_QUARTER,
         "bars": bars,
+        "meter": list(meter),
         "steps": steps,
         "tracks": tracks,
         "pieces": pieces,
@@ -234,11 +241,14 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
 
 def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: int = 1,
             track: str | None = None, corpus: str | None = None, progress: bool = True,
-            command: str = "", all_meters: bool = False) -> dict:
+            command: str = "", all_meters: bool = False, meter: tuple[int, int] = (4, 4),
+            force_meter: tuple[int, int] | None = None) -> dict:
     """Build a dataset folder; returns its manifest. Resumes from existing shards.
 
     Phrases come from duple meters only, as the bundled models were trained; ``all_meters``
     keeps 3/4, 6/8, 9/8, ... too (read across their bar lines; the manifest counts per meter).
+    ``meter`` 3/4, 6/8 or 9/8 instead builds phrases of that meter's bars, for a model of it.
+    ``force_meter`` reads every input in that meter, whatever it declares.
     """
     from tqdm import tqdm
 
@@ -249,8 +259,10 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
     if not units:
         raise MusicReadError("no music files found (looked for " + ", ".join(
             ("*.mid", "*.midi", "*.abc", "*.xml", "*.mxl", "*.musicxml", "*.krn")) + ")")
-    paths = [shard_dir / f"{i:05d}-{u.key(STEPS_PER_QUARTER, track)}.npz" for i, u in enumerate(units)]
-    todo = [(i, u, paths[i], STEPS_PER_QUARTER, track) for i, u in enumerate(units) if not paths[i].exists()]
+    read_as = track if force_meter is None else f"{track}|meter {force_meter[0]}/{force_meter[1]}"
+    paths = [shard_dir / f"{i:05d}-{u.key(STEPS_PER_QUARTER, read_as)}.npz" for i, u in enumerate(units)]
+    todo = [(i, u, paths[i], STEPS_PER_QUARTER, track, force_meter) for i, u in enumerate(units)
+            if not paths[i].exists()]
     bar = tqdm(total=len(units), initial=len(units) - len(todo), desc="prepare", unit="unit", disable=not progress)
     if workers > 1 and len(todo) > 1:
         import multiprocessing as mp
@@ -264,7 +276,7 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
             bar.update(1)
     bar.close()
     style_names = list(CORPUS_STYLES) if corpus else []
-    arrays, manifest = merge_shards(paths, bars, style_names, all_meters)
+    arrays, manifest = merge_shards(paths, bars, style_names, all_meters, meter)
     manifest["command"] = command
     manifest["units"] = len(units)
     if manifest["phrases"]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from musiclatent.constants import DEFAULT_TIME_SIGNATURE
-from musiclatent.midi.melody import Melody, is_duple_bar
+from musiclatent.midi.melody import Melody, is_duple_bar, model_meter_for
 from musiclatent.generation.stream import stream_notes
 from musiclatent.representations.pianoroll import notes_to_tokens
 from musiclatent.representations import MELODY
@@ -51,7 +51,7 @@ def export_meter(melody: Melody) -> tuple[int, int]:
 
 
 def song_phrases(melody: Melody, steps: int, max_phrases: int = 64, intro: bool = True,
-                 align: str = "start", outro: bool = False) -> Song:
+                 align: str = "start", outro: bool = False, meter: tuple[int, int] = (4, 4)) -> Song:
     """Tile a melody into consecutive phrases of ``steps`` steps; (n, steps) tokens.
 
     ``intro=False`` skips leading silence (an instrumental intro): the first
@@ -59,14 +59,20 @@ def song_phrases(melody: Melody, steps: int, max_phrases: int = 64, intro: bool 
     ``align="end"`` makes the last phrase end on the model bar line at or after
     the last note (padding silence before the first phrase instead of after the
     last); ``outro=True`` extends that end to the song's last bar line.
+    ``meter`` is the model's: a 3/4 or 6/8 model tiles the bars of the songs it reads
+    (:data:`~musiclatent.midi.melody.MODEL_METERS`) from their first bar line.
     """
     if align not in ("start", "end"):
         raise ValueError(f"align must be 'start' or 'end', not {align!r}")
     notes = melody.notes
     remarks = []
     bars = melody.bars
-    duple = [i for i in range(len(bars)) if is_duple_bar(int(bars[i, 1]))]
-    bar = MELODY.steps_per_bar()   # the model's bar; songs in other meters step in their own bars
+    bar = MELODY.steps_per_bar(meter)   # the model's bar; songs in other meters step in their own bars
+    if tuple(meter) == (4, 4):
+        duple = [i for i in range(len(bars)) if is_duple_bar(int(bars[i, 1]))]
+    else:
+        own = MELODY.steps_per_bar(melody.time_signature) if model_meter_for(melody.time_signature) == tuple(meter) else 0
+        duple = [i for i in range(len(bars)) if own and int(bars[i, 1]) == own]
     if duple:
         start = int(bars[duple[0], 0])
     elif len(bars):

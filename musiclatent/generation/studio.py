@@ -77,7 +77,7 @@ def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, tem
     toks = ml.decode(zs, style, temperature, seed).reshape(n, k, ml.steps)
     keep = bars * ml.steps // ml.bars
     segs = {f"sample_{i + 1:02d}": toks[i].reshape(1, -1)[:, :keep] for i in range(n)}
-    q, ts, prog, vel = _export_settings(None, qpm, program, velocity, time_signature)
+    q, ts, prog, vel = _export_settings(None, qpm, program, velocity, time_signature or ml.meter)
     return Result(segs, {name: [name] for name in segs}, q, ts, prog, vel)
 
 
@@ -100,8 +100,9 @@ def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, tem
     """
     if steps < 2:
         raise ValueError("steps must be at least 2 (the two endpoints)")
-    sa = song_phrases(a, ml.steps, intro=keep_intro)
-    sb = song_phrases(b, ml.steps, intro=keep_intro, align="end", outro=keep_intro)
+    sa = song_phrases(a, ml.steps, intro=keep_intro, meter=ml.meter)
+    sb = song_phrases(b, ml.steps, intro=keep_intro, align="end", outro=keep_intro,
+                      meter=ml.meter)
     ia, ib, how = align_index(len(sa.phrases), len(sb.phrases), b_ends=True)
     oa, ob = held_into(sa.phrases), held_into(sb.phrases)
     path = ml.interpolate(model_phrases(sa.phrases[ia]), model_phrases(sb.phrases[ib]), steps, style=style,
@@ -146,7 +147,7 @@ def restyle_song(ml: MusicLatent, mel: Melody, target_style, strength: float = 1
     register; ``keep_rests=False`` / ``keep_register=False`` let the model fill
     the rests / move the line to another octave.
     """
-    song = song_phrases(mel, ml.steps)
+    song = song_phrases(mel, ml.steps, meter=ml.meter)
     src = source_style if source_style is not None else (mel.style if mel.style in ml.styles else None)
     out = ml.restyle(model_phrases(song.phrases), target_style, strength, source_style=src,
                      temperature=temperature, seed=seed, attributes=attributes)
@@ -161,7 +162,7 @@ def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8,
               keep_rests: bool = True, keep_register: bool = True) -> Result:
     """n variations of a melody; files ``original`` and ``variation_NN``; rests and register
     as in :func:`restyle_song`."""
-    song = song_phrases(mel, ml.steps)
+    song = song_phrases(mel, ml.steps, meter=ml.meter)
     out = ml.variations(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
                         seed=seed)
     segs = {"original": song.phrases,
@@ -175,7 +176,7 @@ def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 
                   temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None) -> Result:
     """Continue a melody by n phrases; files ``continued`` (the song then the new phrases) and
     ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument."""
-    song = song_phrases(mel, ml.steps)
+    song = song_phrases(mel, ml.steps, meter=ml.meter)
     new = ml.continuation(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
                           seed=seed)
     segs = {"original": song.phrases, "continuation": new}

@@ -52,11 +52,12 @@ def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
 
 
 def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,
-                      keep_empty: bool = False) -> Corpus:
+                      keep_empty: bool = False, meter: tuple[int, int] = (4, 4)) -> Corpus:
     """Music files/folders tiled into consecutive phrases of ``steps`` steps.
 
     A folder's first sub-folder name is the style. Phrases without a note are
-    dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``.
+    dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``. ``meter`` is the
+    model's (its bars tile the songs).
     """
     from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
     from musiclatent.generation.songs import bar_number, song_phrases
@@ -72,7 +73,7 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
             if isinstance(mel, Exception):
                 skipped.append(f"{pid}: {mel}")
                 continue
-            song = song_phrases(mel, steps)
+            song = song_phrases(mel, steps, meter=meter)
             phrases = song.phrases
             keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= MELODY.pitch_offset).any(1)
             if not keep.any():

@@ -15,7 +15,9 @@ from pathlib import Path
 from musiclatent.constants import MAX_FILE_BYTES, STEPS_PER_QUARTER
 from musiclatent.midi.formats import MUSIC_EXTENSIONS, MusicReadError, count_abc_tunes, sniff_format, split_abc_tunes
 from musiclatent.midi.guards import MAX_TUNES_TRIED
+from musiclatent.midi.chords import ChordReading, chords_from_midi_bytes, chords_from_score
 from musiclatent.midi.melody import Melody
+from musiclatent.midi.meter import meter_problem, with_meter
 from musiclatent.midi.midifile import from_midi_bytes, to_pretty_midi
 from musiclatent.midi.notation import first_score, from_abc_text, from_music21, parse_score
 
@@ -29,6 +31,7 @@ __all__ = [
     "split_abc_tunes",
     "count_abc_tunes",
     "read_melodies",
+    "read_leadsheets",
     "read_melody",
     "to_pretty_midi",
     "write_midi",
@@ -51,15 +54,49 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
 
 def read_melodies(path: str | os.PathLike, track: str | int | None = None, style: str = "",
                   steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
-                  tune_range: tuple[int, int] | None = None, name: str | None = None) -> list[tuple[str, Melody | MusicReadError]]:
+                  tune_range: tuple[int, int] | None = None, name: str | None = None,
+                  meter: tuple[int, int] | None = None,
+                  strict: bool = False) -> list[tuple[str, Melody | MusicReadError]]:
     """Read every piece of a file: an ABC book yields one melody per tune.
 
     ``tune_range`` (start, stop) limits an ABC book to some of its tunes;
-    ``name`` replaces the path in piece ids and sources.
+    ``name`` replaces the path in piece ids and sources. ``meter`` forces the bars
+    (:func:`~musiclatent.midi.meter.with_meter`; a long opening is then no error); ``strict``
+    refuses a piece whose meter changes at most bar lines (:func:`~musiclatent.midi.meter.meter_problem`).
 
     Returns a list of ``(piece id, Melody or MusicReadError)`` so one bad tune
     never hides the others; raises MusicReadError when the file itself is bad.
     """
+    return [(pid, mel) for pid, mel, _ in _read_pieces(path, track, style, steps_per_quarter, data, tune_range,
+                                                       name, False, meter, strict)]
+
+
+def read_leadsheets(path: str | os.PathLike, track: str | int | None = None, style: str = "",
+                    steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
+                    tune_range: tuple[int, int] | None = None,
+                    name: str | None = None) -> list[tuple[str, Melody | MusicReadError, ChordReading | None]]:
+    """:func:`read_melodies`, plus the chords of every piece that has a melody.
+
+    Scores give their chord symbols (else their other parts' chords, one per beat); MIDI files
+    their accompaniment tracks' chords, one per half bar (:mod:`musiclatent.midi.chords`).
+    Returns ``(piece id, Melody or MusicReadError, ChordReading or None)`` triples.
+    """
+    return _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, True)
+
+
+def _with_meter(mel: Melody, meter: tuple[int, int] | None, strict: bool) -> Melody:
+    """The melody re-barred in a forced ``meter``; with ``strict``, a MusicReadError for one whose
+    meter changes at most bar lines."""
+    if meter is not None:
+        return with_meter(mel, meter)
+    problem = meter_problem(mel.bars, mel.time_signature) if strict else None
+    if problem:
+        raise MusicReadError(problem)
+    return mel
+
+
+def _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, with_chords: bool,
+                 meter: tuple[int, int] | None = None, strict: bool = False):
     path = Path(path)
     if data is None:
         data = read_file_bytes(path)
@@ -69,30 +106,37 @@ def read_melodies(path: str | os.PathLike, track: str | int | None = None, style
     kw = dict(track=track, style=style, steps_per_quarter=steps_per_quarter)
     label = name if name is not None else str(path)
     if fmt == "midi":
-        return [(label, from_midi_bytes(data, source=label, **kw))]
+        mel = _with_meter(from_midi_bytes(data, source=label, **kw), meter, strict)
+        return [(label, mel, chords_from_midi_bytes(data, mel, steps_per_quarter) if with_chords else None)]
+
+    def one(pid: str, text_or_bytes, fmt_: str):
+        try:
+            score = first_score(parse_score(text_or_bytes, fmt_))
+            mel = _with_meter(from_music21(score, source=pid, strict_pickup=meter is None, **kw), meter, strict)
+        except MusicReadError as err:
+            return pid, err, None
+        return pid, mel, chords_from_score(score, mel, steps_per_quarter) if with_chords else None
+
     if fmt == "abc":
         header, tunes = split_abc_tunes(data.decode("utf-8", errors="replace"))
         if not tunes:
             raise MusicReadError("ABC file holds no tune (no X: line)")
-        out = []
         first, stop = tune_range if tune_range else (0, len(tunes))
-        for i in range(first, min(stop, len(tunes))):
-            tune = tunes[i]
-            pid = f"{label}#{i}"
-            try:
-                out.append((pid, from_music21(first_score(parse_score(header + tune, "abc")), source=pid, **kw)))
-            except MusicReadError as err:
-                out.append((pid, err))
-        return out
-    return [(label, from_music21(first_score(parse_score(data, fmt)), source=label, **kw))]
+        return [one(f"{label}#{i}", header + tunes[i], "abc") for i in range(first, min(stop, len(tunes)))]
+    result = one(label, data, fmt)
+    if isinstance(result[1], MusicReadError):
+        raise result[1]
+    return [result]
 
 
 def read_melody(path: str | os.PathLike, track: str | int | None = None, style: str = "",
-                steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None) -> Melody:
-    """Read the melody of a file (for an ABC book, its first readable tune among the first few)."""
+                steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
+                meter: tuple[int, int] | None = None) -> Melody:
+    """Read the melody of a file (for an ABC book, its first readable tune among the first few);
+    ``meter`` forces its bars."""
     errors = []
     for _, result in read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter, data=data,
-                                   tune_range=(0, MAX_TUNES_TRIED)):
+                                   tune_range=(0, MAX_TUNES_TRIED), meter=meter, strict=True):
         if isinstance(result, Melody):
             return result
         errors.append(str(result))

@@ -31,8 +31,29 @@ __all__ = [
     "bars_from_time_signatures",
     "is_duple_bar",
     "melody_windows",
+    "meter_windows",
+    "model_meter_for",
+    "MODEL_METERS",
     "WindowResult",
 ]
+
+# A model measured in bars of the key meter reads pieces in the listed meters: their bars are its
+# bars (3/4), pairs of them (3/8 -> one 6/8 bar) or halves of them (12/8 -> two 6/8 bars).
+MODEL_METERS: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {
+    (4, 4): ((4, 4), (2, 2), (2, 4), (4, 2)),
+    (3, 4): ((3, 4),),
+    (6, 8): ((6, 8), (3, 8), (12, 8)),
+    (9, 8): ((9, 8),),
+}
+
+
+def model_meter_for(meter: tuple[int, int]) -> tuple[int, int] | None:
+    """The model meter whose bars a piece in ``meter`` is read in (None: no such model meter)."""
+    meter = (int(meter[0]), int(meter[1]))
+    for model_meter, takes in MODEL_METERS.items():
+        if meter in takes:
+            return model_meter
+    return None
 
 
 @dataclass
@@ -285,6 +306,54 @@ def melody_windows(melody: Melody, n_bars: int, all_meters: bool = False) -> Win
         np.asarray(starts, dtype=np.int32),
         reason,
     )
+
+
+def meter_windows(melody: Melody, n_bars: int, meter: tuple[int, int]) -> WindowResult:
+    """Windows of ``n_bars`` bars of a triple or compound ``meter`` (3/4, 6/8, 9/8), on its bar lines.
+
+    Only pieces whose meter a model of ``meter`` reads (:data:`MODEL_METERS`) give windows: a
+    6/8 model reads 6/8, 3/8 (two bars are one of its bars) and 12/8 (one bar is two). Windows
+    start on the model's bar lines inside a run of the piece's own bars, with a hop of one model
+    bar, and never cross a meter change. tokens : (n, n_bars * bar) uint8.
+    """
+    meter = (int(meter[0]), int(meter[1]))
+    if meter not in MODEL_METERS or meter == (4, 4):
+        raise ValueError(f"meter_windows takes {', '.join(f'{n}/{d}' for n, d in MODEL_METERS if (n, d) != (4, 4))}"
+                         f", not {meter[0]}/{meter[1]}")
+    model_bar = meter[0] * 4 * melody.steps_per_quarter // meter[1]
+    steps = n_bars * model_bar
+    empty = np.zeros((0, steps), np.uint8)
+    ts = (int(melody.time_signature[0]), int(melody.time_signature[1]))
+    if ts not in MODEL_METERS[meter]:
+        return WindowResult(empty, np.zeros(0, np.int32),
+                            f"meter {ts[0]}/{ts[1]}: not read by a {meter[0]}/{meter[1]} model")
+    own = ts[0] * 4 * melody.steps_per_quarter // ts[1]
+    bars, notes = melody.bars, melody.notes
+    toks, starts, n_silent = [], [], 0
+    i = 0
+    while i < len(bars):
+        if int(bars[i, 1]) != own:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(bars) and bars[j + 1, 0] == bars[j, 0] + bars[j, 1] and bars[j + 1, 1] == own:
+            j += 1
+        region_start, region_end = int(bars[i, 0]), int(bars[j, 0] + bars[j, 1])
+        for s in range(region_start, region_end - steps + 1, model_bar):
+            inside = notes[(notes[:, 1] >= s) & (notes[:, 1] < s + steps)]
+            shifted = inside - np.array([0, s, s], dtype=np.int32)
+            sounding = np.minimum(shifted[:, 2], steps) - shifted[:, 1]
+            if len(inside) < MIN_NOTES_PER_PHRASE or sounding.sum() < MIN_SOUNDING_FRACTION * steps:
+                n_silent += 1
+                continue
+            toks.append(notes_to_tokens(shifted, steps).astype(np.uint8))
+            starts.append(i + (s - region_start) // own)
+        i = j + 1
+    reason = ""
+    if not toks:
+        reason = (f"all {n_silent} windows of {n_bars} bars are mostly silence" if n_silent
+                  else "no notes" if len(notes) == 0 else f"too short: fewer than {n_bars} bars of {meter[0]}/{meter[1]}")
+    return WindowResult(np.asarray(toks, np.uint8).reshape(-1, steps), np.asarray(starts, np.int32), reason)
 
 
 def clip_bars(bars: np.ndarray, steps_per_quarter: int = STEPS_PER_QUARTER) -> np.ndarray:

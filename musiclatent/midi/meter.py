@@ -149,3 +149,44 @@ def bars_from_guess(guess: MeterGuess, end_step: int) -> np.ndarray:
     """Bar lines (b, 2) int32 of ``(start_step, length_steps)`` from the first downbeat to ``end_step``."""
     starts = np.arange(guess.downbeat, max(end_step, guess.downbeat + 1), guess.bar_steps)
     return np.stack([starts, np.full_like(starts, guess.bar_steps)], axis=1).astype(np.int32).reshape(-1, 2)
+
+
+# at least this many bar lines, and more than this share of them changing the bar's length, is a tune
+# that changes meter every bar (additive folk meters, a bad export): read it only in a forced meter
+CHANGING_MIN_BARS, CHANGING_SHARE = 6, 0.5
+
+
+def meter_problem(bars: np.ndarray, time_signature: tuple[int, int]) -> str | None:
+    """Why a melody's bars (b, 2) cannot be read as phrases of one meter (None when they can):
+    the bar length changes at more than half of its bar lines."""
+    lengths = np.asarray(bars, np.int64).reshape(-1, 2)[:, 1]
+    if len(lengths) < CHANGING_MIN_BARS:
+        return None
+    changes = int(np.count_nonzero(np.diff(lengths)))
+    if changes <= CHANGING_SHARE * (len(lengths) - 1):
+        return None
+    seen = sorted({int(v) for v in lengths})[:4]
+    return (f"the meter changes in {changes} of {len(lengths) - 1} bar lines (bars of "
+            f"{', '.join(f'{v / 4:g}' for v in seen)} quarter notes, declared {time_signature[0]}/{time_signature[1]}); "
+            "give --meter N/D to read it in one meter")
+
+
+def with_meter(melody, meter: tuple[int, int], downbeat: int | None = None):
+    """The melody (a :class:`~musiclatent.midi.melody.Melody`) re-barred in a forced ``meter``:
+    bars of its length from ``downbeat`` (default: the first bar line the melody had, else step 0)
+    to its last note. Notes are untouched; the track info records the forced meter."""
+    import dataclasses
+
+    num, den = int(meter[0]), int(meter[1])
+    spq = melody.steps_per_quarter
+    if num <= 0 or den <= 0 or den & (den - 1) or (num * 4 * spq) % den:
+        raise ValueError(f"meter {num}/{den} is not a time signature with whole steps")
+    bar = num * 4 * spq // den
+    if downbeat is None:
+        downbeat = int(melody.bars[0, 0]) % bar if len(melody.bars) else 0
+    end = int(melody.notes[:, 2].max()) if len(melody.notes) else downbeat + bar
+    starts = np.arange(downbeat, max(end, downbeat + 1), bar)
+    bars = np.stack([starts, np.full_like(starts, bar)], axis=1).astype(np.int32).reshape(-1, 2)
+    track = {**melody.track, "meter": {"forced": f"{num}/{den}",
+                                       "declared": "{}/{}".format(*melody.time_signature)}}
+    return dataclasses.replace(melody, bars=bars, time_signature=(num, den), track=track)

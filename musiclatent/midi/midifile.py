@@ -29,7 +29,7 @@ from musiclatent.midi.melody import Melody, Track, bars_from_time_signatures, ch
 from musiclatent.midi.meter import IMPLAUSIBLE, bars_from_guess, infer_meter
 from musiclatent.representations.pianoroll import skyline
 
-__all__ = ["from_midi_bytes", "to_pretty_midi"]
+__all__ = ["from_midi_bytes", "midi_tracks", "to_pretty_midi", "add_note_track"]
 
 
 def _parse_midi_events(data: bytes):
@@ -97,20 +97,15 @@ def _parse_midi_events(data: bytes):
     return tpb, groups, sorted(tempos), sorted(time_sigs)
 
 
-def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "",
-                    style: str = "", steps_per_quarter: int = STEPS_PER_QUARTER) -> Melody:
-    """Extract the melody of a MIDI file held in memory.
-
-    Tempo changes do not move notes: times are converted through ticks to
-    quarter notes, then quantized to ``steps_per_quarter``.
-    """
+def _read_tracks(data: bytes, steps_per_quarter: int):
+    """(ticks per beat, tempos, time signatures, tracks, notes cut per track) of MIDI bytes."""
     if not data:
         raise MusicReadError("empty file")
     if len(data) > MAX_FILE_BYTES:
         raise MusicReadError(f"file too large ({len(data) / 1e6:.1f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
     tpb, groups, tempos, time_sigs = _parse_midi_events(data)
     tracks, n_cut = [], []
-    for k, ((ti, ch), g) in enumerate(sorted(groups.items())):
+    for (ti, ch), g in sorted(groups.items()):
         if not g["notes"]:
             continue
         arr = np.asarray(g["notes"], dtype=np.float64)
@@ -122,6 +117,23 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
                             velocities=arr[:, 3].astype(np.int32),
                             program=g["program"] if g["program"] is not None else DEFAULT_PROGRAM,
                             is_drum=(ch == 9)))
+    return tpb, tempos, time_sigs, tracks, n_cut
+
+
+def midi_tracks(data: bytes, steps_per_quarter: int = STEPS_PER_QUARTER) -> list[Track]:
+    """Every (track, channel) of MIDI bytes with notes, as :class:`Track` objects in the order
+    :func:`from_midi_bytes` numbers them (``Melody.track["index"]`` is a position in this list)."""
+    return _read_tracks(data, steps_per_quarter)[3]
+
+
+def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "",
+                    style: str = "", steps_per_quarter: int = STEPS_PER_QUARTER) -> Melody:
+    """Extract the melody of a MIDI file held in memory.
+
+    Tempo changes do not move notes: times are converted through ticks to
+    quarter notes, then quantized to ``steps_per_quarter``.
+    """
+    tpb, tempos, time_sigs, tracks, n_cut = _read_tracks(data, steps_per_quarter)
     if not tracks:
         raise MusicReadError("no notes in the MIDI file")
     try:
@@ -187,4 +199,19 @@ def to_pretty_midi(parts: list[np.ndarray], qpm: float = DEFAULT_QPM,
             inst.notes.append(pretty_midi.Note(velocity=int(velocity), pitch=int(pitch),
                                                start=start * sec_per_step, end=end * sec_per_step))
         pm.instruments.append(inst)
+    return pm
+
+
+def add_note_track(pm, notes: np.ndarray, qpm: float = DEFAULT_QPM, program: int = DEFAULT_PROGRAM,
+                   velocity: int = DEFAULT_VELOCITY, name: str = "chords", steps_per_quarter: int = STEPS_PER_QUARTER):
+    """Append polyphonic notes (n, 3) ``(pitch, start, end)`` in steps, as they are (no skyline),
+    as one more instrument of a PrettyMIDI built by :func:`to_pretty_midi`; returns ``pm``."""
+    import pretty_midi
+
+    sec_per_step = 60.0 / float(qpm) / steps_per_quarter
+    inst = pretty_midi.Instrument(program=int(program), name=name)
+    for pitch, start, end in np.asarray(notes, dtype=np.int64).reshape(-1, 3).tolist():
+        inst.notes.append(pretty_midi.Note(velocity=int(velocity), pitch=int(pitch),
+                                           start=start * sec_per_step, end=end * sec_per_step))
+    pm.instruments.append(inst)
     return pm

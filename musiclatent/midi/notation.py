@@ -17,10 +17,10 @@ from musiclatent.midi.guards import MAX_ABC_MUSIC_CHARS, MAX_UNZIPPED_BYTES, abc
 from musiclatent.midi.melody import Melody, Track, bars_from_time_signatures, choose_melody_track, clip_bars, quantize_quarters
 from musiclatent.representations.pianoroll import skyline
 
-__all__ = ["from_music21", "from_abc_text", "parse_score", "first_score"]
+__all__ = ["from_music21", "from_abc_text", "parse_score", "first_score", "part_notes"]
 
 
-def _part_notes(part, steps_per_quarter: int) -> tuple[np.ndarray, list[int]]:
+def part_notes(part, steps_per_quarter: int) -> tuple[np.ndarray, list[int]]:
     """Quantized notes (n, 3) of a music21 part with ties merged; chords -> top note."""
     starts, ends, pitches = [], [], []
     open_tie: dict[int, int] = {}
@@ -52,7 +52,7 @@ def _part_notes(part, steps_per_quarter: int) -> tuple[np.ndarray, list[int]]:
 
 
 def from_music21(score, track: str | int | None = None, source: str = "", style: str = "",
-                 steps_per_quarter: int = STEPS_PER_QUARTER) -> Melody:
+                 steps_per_quarter: int = STEPS_PER_QUARTER, strict_pickup: bool = True) -> Melody:
     """Extract the melody of a parsed music21 score.
 
     Notes come straight from music21's offsets and durations (never through
@@ -64,7 +64,7 @@ def from_music21(score, track: str | int | None = None, source: str = "", style:
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     tracks = []
     for i, part in enumerate(parts):
-        notes, _ = _part_notes(part, steps_per_quarter)
+        notes, _ = part_notes(part, steps_per_quarter)
         name = str(getattr(part, "partName", None) or f"part {i}")
         tracks.append(Track(index=i, name=name, notes=notes))
     # scores list the top voice first: prefer it unless a name says otherwise
@@ -81,6 +81,8 @@ def from_music21(score, track: str | int | None = None, source: str = "", style:
         raise MusicReadError("no notes in the score")
     bars = []
     measures = list(part.getElementsByClass("Measure"))
+    if strict_pickup and len(measures) > 2:
+        check_opening(measures)
     for m in measures:
         bar_q = float(m.barDuration.quarterLength)
         if float(m.duration.quarterLength) + 1e-6 < bar_q and m is measures[0]:
@@ -185,3 +187,16 @@ def from_abc_text(text: str, **kwargs) -> Melody:
     """Melody of one ABC tune given as text (the first tune if several)."""
     _, tunes = split_abc_tunes(text)
     return from_music21(first_score(parse_score(tunes[0] if tunes else text, "abc")), **kwargs)
+
+
+def check_opening(measures) -> None:
+    """A clear error for a pickup longer than a bar: a first measure longer than the declared bar,
+    or (how music21 reads an overfull ABC opening) a full first bar followed by a short one."""
+    bar_q = float(measures[0].barDuration.quarterLength)
+    first, second = (float(m.duration.quarterLength) for m in measures[:2])
+    third = float(measures[2].duration.quarterLength)
+    opening = first if first > bar_q + 1e-6 else first + second
+    if first > bar_q + 1e-6 or (abs(first - bar_q) < 1e-6 and second + 1e-6 < bar_q and abs(third - bar_q) < 1e-6):
+        raise MusicReadError(f"the opening before the first full bar lasts {opening:g} quarter notes, longer than "
+                             f"a bar of {bar_q:g}: a pickup cannot be longer than a bar (fix the first measure, or "
+                             "give --meter N/D to lay bars from the first note)")

@@ -27,8 +27,9 @@ class MelodyRepresentation(Representation):
     rest = REST
     pitch_offset = NOTE_ON_OFFSET   # class of MIDI pitch 0
     n_pitches = NUM_PITCHES
-    # duple meters whose bars the shipped models are trained on; other meters are read as 4/4 bars
-    meters = ((4, 4), (2, 2), (2, 4))
+    # meters a model's bars may follow: 4/4 (with 2/2 and 2/4 read in it), and the triple and compound
+    # meters of the waltz, jig and slip-jig models; other meters are read in the nearest of these
+    meters = ((4, 4), (2, 2), (2, 4), (3, 4), (6, 8), (9, 8))
 
     def to_tokens(self, notes: np.ndarray, n_steps: int) -> np.ndarray:
         """Monophonic notes (n, 3) -> tokens (n_steps,) int64; notes before step 0 are dropped."""

@@ -190,10 +190,12 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
             raise ValueError(f"--dropout {dropout}: the run in {out_dir} trains with dropout {mc.dropout}; "
                              "a resumed run keeps its settings (start a fine-tune with --init-from instead)")
     else:
-        if data.steps != p.model.steps:
+        # a dataset measured in bars of another meter (prepare --model-meter) makes a model of that meter
+        meter = tuple(data.manifest.get("meter", p.model.meter))
+        mc = dataclasses.replace(p.model, styles=data.style_names, meter=meter)
+        if data.steps != mc.steps:
             raise ValueError(f"dataset has {data.steps}-step phrases but preset {preset!r} expects "
-                             f"{p.model.steps} ({p.model.bars} bars); prepare with --bars {p.model.bars}")
-        mc = dataclasses.replace(p.model, styles=data.style_names)
+                             f"{mc.steps} ({mc.bars} bars of {meter[0]}/{meter[1]}); prepare with --bars {mc.bars}")
         if dropout is not None:
             mc = dataclasses.replace(mc, dropout=float(dropout))      # ModelConfig checks the range
     config = {"model": mc.to_dict(), "train": tc.to_dict(), "preset": preset, "data": str(data_dir)}

@@ -42,7 +42,7 @@ def midi_notes(path, qpm: float) -> np.ndarray:
 class Echo:
     """A stand-in model that gives back its input phrases (and fixed phrases from the prior)."""
 
-    bars, z_dim, styles = 2, 4, ["any", "x"]
+    bars, z_dim, styles, meter = 2, 4, ["any", "x"], (4, 4)
 
     def __init__(self, steps: int = 32, prior: np.ndarray | None = None):
         self.steps = steps
