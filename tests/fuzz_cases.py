@@ -281,12 +281,22 @@ def check_melody(mel) -> None:
     assert 10.0 <= mel.qpm <= 400.0
 
 
+def check_chords(reading) -> None:
+    """Invariants of the chords read with a melody: sorted events of ids in the vocabulary."""
+    from musiclatent.representations.chords import N_CHORDS
+
+    events = np.asarray(reading.events)
+    assert events.ndim == 2 and events.shape[1] == 2 and events.dtype == np.int32
+    assert (np.diff(events[:, 0]) >= 0).all() and ((events[:, 1] >= 0) & (events[:, 1] < N_CHORDS)).all()
+    assert len(reading.confidence) == len(events)
+
+
 def read_untrusted(data: bytes, name: str = "upload") -> str:
     """Load ``data`` every way a user can; returns "ok" or "error".
 
     Any exception other than MusicReadError propagates: that is a crash.
     """
-    from musiclatent.midi.io import MusicReadError, from_midi_bytes, read_melodies, sniff_format
+    from musiclatent.midi.io import MusicReadError, from_midi_bytes, read_leadsheets, read_melodies, sniff_format
 
     outcome = "error"
     try:
@@ -297,6 +307,12 @@ def read_untrusted(data: bytes, name: str = "upload") -> str:
             else:
                 check_melody(result)
                 outcome = "ok"
+    except MusicReadError as err:
+        assert str(err), "an error without a reason"
+    try:  # prepare reads the chords with the melodies
+        for _, result, reading in read_leadsheets(name, data=data):
+            if reading is not None:
+                check_chords(reading)
     except MusicReadError as err:
         assert str(err), "an error without a reason"
     try:

@@ -27,9 +27,10 @@ def _add_prepare(sub):
     p.add_argument("--bars", type=int, default=2, choices=[2, 4, 8, 16], help="phrase length in bars (default 2; 4/4 bars unless --model-meter)")
     p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
     p.add_argument("--track", default=None, help="force the melody track by index or name (default: automatic)")
-    p.add_argument("--corpus", choices=["music21", "groove"], default=None,
-                   help="also use a bundled corpus: music21 (melodies, 6 styles) or groove (the Groove MIDI "
-                        "Dataset's drums; implies --drums)")
+    p.add_argument("--corpus", choices=["music21", "openewld", "chord-melody", "groove"], default=None,
+                   help="also use a bundled corpus: music21 (melodies, 6 styles), openewld (lead sheets with chords, "
+                        "style 'standards'), chord-melody (lead sheets with chords, style 'jazz-pop') or groove "
+                        "(the Groove MIDI Dataset's drums; implies --drums)")
     p.add_argument("--drums", action="store_true",
                    help="read drum parts (MIDI channel 10) into 2-bar groove windows instead of melodies")
     p.add_argument("--all-meters", action="store_true",
@@ -60,7 +61,7 @@ def cmd_prepare(args) -> int:
     from musiclatent.data.prepare import prepare
 
     if not args.inputs and not args.corpus:
-        raise UserError("give input files/folders or --corpus music21 (or --corpus groove)")
+        raise UserError("give input files/folders or --corpus music21 (or openewld, chord-melody, groove)")
     command = "musiclatent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if args.drums or args.corpus == "groove":
         from musiclatent.data.drums import prepare_drums
@@ -84,6 +85,10 @@ def cmd_prepare(args) -> int:
           f"({manifest['phrases_validation']} validation, {manifest.get('phrases_test', 0)} test) in {args.out}")
     for style, n in manifest["styles"].items():
         print(f"  {style:12s} {n:8d}")
+    if manifest.get("phrases_with_chords"):
+        print(f"  chords: {manifest['phrases_with_chords']} phrases with a chord (" + ", ".join(
+            f"{s} {c['half_bars_with_chord']:.0%} of half bars" for s, c in manifest["chord_coverage"].items()
+            if c["phrases_with_chords"]) + ")")
     if len(manifest.get("meters", {})) > 1:
         print("  meters: " + ", ".join(f"{m} {n}" for m, n in manifest["meters"].items()))
     if skipped:

@@ -10,6 +10,9 @@ scottish  Aird's Selection of Scotch, English, Irish and Foreign Airs
 american  Ryan's Mammoth Collection (fiddle tunes)
 bach      Bach chorales, soprano part
 ========  ==========================================================
+
+The lead-sheet corpora ``openewld`` (style ``standards``) and ``chord-melody`` (``jazz-pop``)
+ship compressed in ``data/leadsheets/``; see :mod:`musiclatent.data.leadsheets`.
 """
 
 from __future__ import annotations

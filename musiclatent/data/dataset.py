@@ -15,6 +15,7 @@ import torch
 
 from musiclatent.constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, STYLE_ANY
 from musiclatent.representations import MELODY
+from musiclatent.representations.chords import STEPS_PER_HALF_BAR
 
 
 @dataclass
@@ -22,7 +23,9 @@ class PhraseSet:
     """Phrases of one dataset.
 
     tokens : (N, T) uint8 (int16 for drums) ; style : (N,) int64 model style ids (0 = any) ;
-    piece : (N,) int32 ; bar : (N,) int32 ; split : (N,) uint8 (1 = validation, 2 = test).
+    piece : (N,) int32 ; bar : (N,) int32 ; split : (N,) uint8 (1 = validation, 2 = test) ;
+    chords : (N, C) uint8, the chord id of every half bar (:mod:`musiclatent.representations.chords`;
+    0 = no chord), all zeros (N, T // 8) when the dataset has none.
     """
 
     tokens: np.ndarray
@@ -32,6 +35,11 @@ class PhraseSet:
     split: np.ndarray
     style_names: tuple[str, ...]  # model styles, "any" first
     manifest: dict
+    chords: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.chords is None:   # no chord on any half bar (8 steps)
+            self.chords = np.zeros((len(self.tokens), self.tokens.shape[1] // STEPS_PER_HALF_BAR), np.uint8)
 
     @property
     def steps(self) -> int:
@@ -39,7 +47,7 @@ class PhraseSet:
 
     def subset(self, mask: np.ndarray) -> "PhraseSet":
         return PhraseSet(self.tokens[mask], self.style[mask], self.piece[mask], self.bar[mask], self.split[mask],
-                         self.style_names, self.manifest)
+                         self.style_names, self.manifest, self.chords[mask])
 
     def train(self) -> "PhraseSet":
         return self.subset(self.split == 0)
@@ -64,8 +72,9 @@ def load_dataset(path: str | Path) -> PhraseSet:
     tokens = arrays["tokens"]
     if tokens.dtype == np.uint16:       # drum tokens (< 512); torch indexes int16 but not uint16
         tokens = tokens.astype(np.int16)
+    chords = arrays.get("chords")
     return PhraseSet(tokens, arrays["style"].astype(np.int64) + 1, arrays["piece"], arrays["bar"],
-                     arrays["split"], names, manifest)
+                     arrays["split"], names, manifest, chords)
 
 
 def transpose_tokens(tokens: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:

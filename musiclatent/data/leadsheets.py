@@ -87,7 +87,7 @@ def unpack_corpus(name: str, cache: str | os.PathLike) -> Path:
         for member in tar:
             target = (root / member.name).resolve()
             if not (member.isdir() or member.isfile()) or root not in target.parents \
-                    or not member.name.startswith(name + "/"):
+                    or not (member.name == name or member.name.startswith(name + "/")):
                 raise ValueError(f"{corpus.archive}: unexpected member {member.name!r}")
             if member.isdir():
                 target.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from musiclatent.constants import STEPS_PER_BAR, STEPS_PER_QUARTER
-from musiclatent.midi.io import MusicReadError, count_abc_tunes, find_music_files, read_melodies
+from musiclatent.midi.io import MusicReadError, count_abc_tunes, find_music_files, read_leadsheets
 from musiclatent.midi.melody import Melody, melody_windows, meter_windows
 from musiclatent.representations import MELODY
-from musiclatent.data.corpus import CORPUS_STYLES, corpus_files, music21_corpus_root
+from musiclatent.data.chords import ChordTally, pack_chord_events, unpack_chord_events
+from musiclatent.data.corpus import corpus_entries, corpus_style_names
+from musiclatent.data.leadsheets import LEADSHEET_CORPORA, leadsheet_credit
 
 FILES_PER_UNIT = 16
 TUNES_PER_UNIT = 60
@@ -67,14 +69,11 @@ def is_validation(piece_id: str) -> bool:
     return piece_split(piece_id) == 1
 
 
-def plan_units(inputs: list[str], corpus: str | None = None) -> list[Unit]:
-    """Group inputs into work units, in a deterministic order."""
+def plan_units(inputs: list[str], corpus: str | None = None, cache: str | os.PathLike = "corpus") -> list[Unit]:
+    """Group inputs into work units, in a deterministic order (a lead-sheet corpus is unpacked into ``cache``)."""
     files: list[tuple[Path, str, str]] = []
     if corpus:
-        if corpus != "music21":
-            raise ValueError(f"unknown corpus {corpus!r}; the built-in one is 'music21'")
-        root = music21_corpus_root()
-        files += [(f, str(f.relative_to(root)), style) for f, style in corpus_files(root)]
+        files += corpus_entries(corpus, Path(cache))
     for inp in inputs:
         base = Path(inp)
         for f, style in find_music_files([inp]):
@@ -103,20 +102,23 @@ def plan_units(inputs: list[str], corpus: str | None = None) -> list[Unit]:
 
 # --------------------------------------------------------------------------- shards
 
-def _pack_shard(melodies: list[Melody], skipped: list[dict]) -> dict[str, np.ndarray]:
+def _pack_shard(melodies: list[Melody], skipped: list[dict], chords: list | None = None) -> dict[str, np.ndarray]:
     notes = [m.notes for m in melodies]
     bars = [m.bars for m in melodies]
-    meta = {"pieces": [m.meta() for m in melodies], "skipped": skipped}
+    chords = chords if chords is not None else [None] * len(melodies)
+    meta = {"pieces": [m.meta() for m in melodies], "skipped": skipped,
+            "chords": [r.meta() if r is not None else None for r in chords]}
     return {
         "notes": np.concatenate(notes).astype(np.int32) if notes else np.zeros((0, 3), np.int32),
         "note_offsets": np.cumsum([0] + [len(n) for n in notes]).astype(np.int64),
         "bars": np.concatenate(bars).astype(np.int32) if bars else np.zeros((0, 2), np.int32),
         "bar_offsets": np.cumsum([0] + [len(b) for b in bars]).astype(np.int64),
         "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+        **pack_chord_events(chords),
     }
 
 
-def _unpack_shard(arrays) -> tuple[list[Melody], list[dict]]:
+def _unpack_shard(arrays) -> tuple[list[Melody], list[dict], list[tuple[np.ndarray, dict | None]]]:
     meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
     no, bo = arrays["note_offsets"], arrays["bar_offsets"]
     melodies = []
@@ -126,30 +128,32 @@ def _unpack_shard(arrays) -> tuple[list[Melody], list[dict]]:
             qpm=m["qpm"], time_signature=tuple(m["time_signature"]), key=m["key"], program=m["program"],
             velocity=m["velocity"], source=m["source"], style=m["style"], track=m["track"],
         ))
-    return melodies, meta["skipped"]
+    chords = list(zip(unpack_chord_events(arrays, len(melodies)), meta.get("chords") or [None] * len(melodies)))
+    return melodies, meta["skipped"], chords
 
 
 def process_unit(args) -> tuple[int, int, int]:
     """Worker: parse one unit and write its shard. Returns (unit index, ok, skipped)."""
     index, unit, shard_path, steps_per_quarter, track, force_meter = args
-    melodies, skipped = [], []
+    melodies, skipped, chords = [], [], []
     for path, name, style, rng in unit.items:
         try:
-            results = read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter,
-                                    tune_range=rng, name=name, meter=force_meter)
+            results = read_leadsheets(path, track=track, style=style, steps_per_quarter=steps_per_quarter,
+                                      tune_range=rng, name=name, meter=force_meter)
         except MusicReadError as err:
             skipped.append({"path": name, "reason": str(err)})
             continue
         except Exception as err:  # never let one file stop the run
             skipped.append({"path": name, "reason": f"unexpected error: {type(err).__name__}: {err}"})
             continue
-        for pid, res in results:
+        for pid, res, reading in results:
             if isinstance(res, Melody):
                 res.source = pid
                 melodies.append(res)
+                chords.append(reading)
             else:
                 skipped.append({"path": pid, "reason": str(res)})
-    arrays = _pack_shard(melodies, skipped)
+    arrays = _pack_shard(melodies, skipped, chords)
     tmp = Path(str(shard_path) + ".tmp.npz")
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, shard_path)
@@ -159,11 +163,14 @@ def process_unit(args) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------- merge
 
 def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
-                 all_meters: bool = False, meter: tuple[int, int] = (4, 4)) -> tuple[dict, dict]:
+                 all_meters: bool = False, meter: tuple[int, int] = (4, 4),
+                 require_chords: bool = False) -> tuple[dict, dict]:
     """Cut melodies from shards into deduplicated phrase windows (of every meter with ``all_meters``).
 
     ``meter`` is the bar the phrases are measured in: 4/4 (the default), or 3/4, 6/8, 9/8 for a
     model of that meter (only pieces in meters it reads give windows; see ``MODEL_METERS``).
+    Phrases of 4/4 bars also get the chord of each half bar (``chords``, :mod:`musiclatent.data.chords`);
+    ``require_chords`` (lead-sheet corpora) skips pieces whose chord symbols are mostly unreadable.
     Returns (arrays for phrases.npz, manifest fields).
     """
     meter = (int(meter[0]), int(meter[1]))
@@ -176,11 +183,17 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
     style_counts = {s: 0 for s in style_names}
     n_dupes = 0
     meter_counts: dict[str, int] = {}
+    tally = ChordTally(bars) if meter == (4, 4) else None
     for sp in shard_paths:
         with np.load(sp, allow_pickle=False) as arrays:
-            melodies, sk = _unpack_shard(arrays)
+            melodies, sk, chord_info = _unpack_shard(arrays)
         skipped += sk
-        for mel in melodies:
+        for mel, (events, chord_meta) in zip(melodies, chord_info):
+            if require_chords and chord_meta and chord_meta.get("unparsed", 0) > 0.5 * chord_meta.get("symbols", 0):
+                skipped.append({"path": mel.source, "reason": f"chord symbols mostly unreadable: "
+                                f"{chord_meta['unparsed']} of {chord_meta['symbols']} (e.g. "
+                                f"{', '.join(map(repr, chord_meta.get('unparsed_examples', [])))})"})
+                continue
             win = meter_windows(mel, bars, meter) if meter != (4, 4) else melody_windows(mel, bars, all_meters)
             if len(win.tokens) == 0:
                 skipped.append({"path": mel.source, "reason": win.reason})
@@ -190,7 +203,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
                 style_counts[mel.style] = 0
             pid = len(pieces)
             split_code = piece_split(mel.source)
-            kept = 0
+            kept, shares = 0, []
             for tok, b in zip(win.tokens, win.start_bars):
                 h = tok.tobytes()
                 if h in seen:
@@ -202,6 +215,8 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
                 start_bar.append(b)
                 style_idx.append(style_names.index(mel.style))
                 split.append(split_code)
+                if tally is not None:
+                    shares.append(tally.add(tally.window(events, int(mel.bars[b, 0])), tok, mel.style))
                 kept += 1
             if kept == 0:
                 skipped.append({"path": mel.source, "reason": "every window duplicates an earlier phrase"})
@@ -211,12 +226,15 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
             meter_counts[piece_meter] = meter_counts.get(piece_meter, 0) + kept
             tracks[mel.source] = mel.track
             pieces.append({**mel.meta(), "split": SPLIT_NAMES[split_code]})
+            if tally is not None and chord_meta and chord_meta["source"] != "none":
+                pieces[-1]["chords"] = tally.piece(mel.source, chord_meta, shares)
     arrays = {
         "tokens": np.asarray(tokens, dtype=np.uint8).reshape(-1, steps),
         "piece": np.asarray(piece_idx, dtype=np.int32),
         "bar": np.asarray(start_bar, dtype=np.int32),
         "style": np.asarray(style_idx, dtype=np.int16),
         "split": np.asarray(split, dtype=np.uint8),
+        **({"chords": tally.array()} if tally is not None else {}),
     }
     manifest = {
         "files_ok": len(pieces),
@@ -235,6 +253,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
         "tracks": tracks,
         "pieces": pieces,
         "validation_rule": SPLIT_RULE,
+        **(tally.manifest() if tally is not None else {}),
     }
     return arrays, manifest
 
@@ -255,7 +274,7 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
     out = Path(out)
     shard_dir = out / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    units = plan_units(inputs, corpus)
+    units = plan_units(inputs, corpus, out / "corpus")
     if not units:
         raise MusicReadError("no music files found (looked for " + ", ".join(
             ("*.mid", "*.midi", "*.abc", "*.xml", "*.mxl", "*.musicxml", "*.krn")) + ")")
@@ -275,8 +294,9 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
             process_unit(args)
             bar.update(1)
     bar.close()
-    style_names = list(CORPUS_STYLES) if corpus else []
-    arrays, manifest = merge_shards(paths, bars, style_names, all_meters, meter)
+    arrays, manifest = merge_shards(paths, bars, corpus_style_names(corpus), all_meters, meter,
+                                    require_chords=corpus in LEADSHEET_CORPORA)
+    manifest.update(leadsheet_credit(corpus))
     manifest["command"] = command
     manifest["units"] = len(units)
     if manifest["phrases"]:

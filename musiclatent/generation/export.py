@@ -13,32 +13,53 @@ import numpy as np
 
 from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
 from musiclatent.midi.io import to_pretty_midi, write_midi
+from musiclatent.midi.midifile import add_note_track
 from musiclatent.generation.roll import STEP_COLORS, to_png
 from musiclatent.generation.songs import join_phrases
 from musiclatent.generation.stream import stream_notes
 from musiclatent.representations import MELODY
+from musiclatent.representations.chords import STEPS_PER_HALF_BAR, chord_block_notes
 
-__all__ = ["STEP_COLORS", "phrases_to_pretty_midi", "notes_to_pretty_midi", "write_phrases_midi", "to_pianoroll_png",
-           "write_pianoroll_png", "seconds_per_step"]
+__all__ = ["STEP_COLORS", "phrases_to_pretty_midi", "notes_to_pretty_midi", "add_chord_track", "write_phrases_midi",
+           "to_pianoroll_png", "write_pianoroll_png", "seconds_per_step"]
+
+CHORD_VELOCITY = 70  # the chord track sits a little under the melody (DEFAULT_VELOCITY 90)
+
+
+def add_chord_track(pm, chords, qpm: float = DEFAULT_QPM, program: int = DEFAULT_PROGRAM,
+                    velocity: int = CHORD_VELOCITY, steps_per_chord: int = STEPS_PER_HALF_BAR, name: str = "chords"):
+    """Append a block-chord instrument to a PrettyMIDI: chord ids (c,), one per ``steps_per_chord``
+    steps from bar 0 (a half bar by default), each struck in root position around C3-C4 for its
+    cell (:func:`~musiclatent.representations.chords.chord_block_notes`); no chord is silent. Returns ``pm``."""
+    notes = chord_block_notes(np.asarray(chords, np.int64).reshape(-1), steps_per_chord)
+    return add_note_track(pm, notes, qpm=qpm, program=program, velocity=velocity, name=name)
 
 
 def phrases_to_pretty_midi(phrases: np.ndarray | list, qpm: float = DEFAULT_QPM,
                            time_signature: tuple[int, int] = DEFAULT_TIME_SIGNATURE,
                            program: int = DEFAULT_PROGRAM, velocity: int = DEFAULT_VELOCITY,
-                           name: str = "musiclatent"):
-    """Tokens of consecutive phrases (n, T) or (T,) -> a one-track PrettyMIDI, starting at bar 0."""
+                           name: str = "musiclatent", chords=None, chord_program: int = DEFAULT_PROGRAM):
+    """Tokens of consecutive phrases (n, T) or (T,) -> a one-track PrettyMIDI, starting at bar 0.
+
+    ``chords`` (c,) chord ids, one per half bar, add a second track of block chords
+    (:func:`add_chord_track`, General MIDI ``chord_program``)."""
     arr = np.asarray(phrases)
     notes = join_phrases(arr.reshape(-1, arr.shape[-1])) if arr.size else np.zeros((0, 3), np.int32)
-    return to_pretty_midi([notes], qpm=qpm, time_signature=time_signature, program=program,
-                          velocity=velocity, names=[name])
+    return notes_to_pretty_midi(notes, qpm=qpm, time_signature=time_signature, program=program, velocity=velocity,
+                                name=name, chords=chords, chord_program=chord_program)
 
 
 def notes_to_pretty_midi(notes: np.ndarray, qpm: float = DEFAULT_QPM,
                          time_signature: tuple[int, int] = DEFAULT_TIME_SIGNATURE,
-                         program: int = DEFAULT_PROGRAM, velocity: int = DEFAULT_VELOCITY, name: str = "musiclatent"):
-    """A note stream (n, 3) in steps -> a one-track PrettyMIDI, starting at bar 0."""
-    return to_pretty_midi([np.asarray(notes, np.int32).reshape(-1, 3)], qpm=qpm, time_signature=time_signature,
-                          program=program, velocity=velocity, names=[name])
+                         program: int = DEFAULT_PROGRAM, velocity: int = DEFAULT_VELOCITY, name: str = "musiclatent",
+                         chords=None, chord_program: int = DEFAULT_PROGRAM):
+    """A note stream (n, 3) in steps -> a one-track PrettyMIDI, starting at bar 0; ``chords`` (c,),
+    one chord id per half bar, add a block-chord track with ``chord_program`` (:func:`add_chord_track`)."""
+    pm = to_pretty_midi([np.asarray(notes, np.int32).reshape(-1, 3)], qpm=qpm, time_signature=time_signature,
+                        program=program, velocity=velocity, names=[name])
+    if chords is not None:
+        add_chord_track(pm, chords, qpm=qpm, program=chord_program)
+    return pm
 
 
 def write_phrases_midi(path: str | os.PathLike, phrases, **kwargs) -> Path:

@@ -84,9 +84,12 @@ class ChordReading:
         return out
 
 
-def _merge_repeats(starts: np.ndarray, ids: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _merge_repeats(starts: np.ndarray, ids: np.ndarray, conf: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chord events with repeats merged and "no chord" from ``end`` (the end of the music) on."""
     if len(ids) == 0:
         return np.zeros((0, 2), np.int32), np.zeros(0, np.float32)
+    inside = np.asarray(starts) < end
+    starts, ids, conf = np.append(starts[inside], end), np.append(ids[inside], NO_CHORD), np.append(conf[inside], 0.0)
     keep = np.concatenate([[True], ids[1:] != ids[:-1]])
     return (np.stack([starts[keep], ids[keep]], axis=1).astype(np.int32), conf[keep].astype(np.float32))
 
@@ -151,21 +154,32 @@ def _symbol_events(score, melody_part: int, steps_per_quarter: int):
         for cs in symbols:
             try:
                 cid = chord_from_music21(cs)
+                offset = float(cs.getOffsetInHierarchy(part))
             except ChordError:
                 unparsed.append(str(getattr(cs, "figure", "") or "?"))
                 continue
-            starts.append(int(round(float(cs.getOffsetInHierarchy(part)) * steps_per_quarter)))
+            except Exception:  # music21's walk: a symbol it placed nowhere is one we cannot read
+                unparsed.append(str(getattr(cs, "figure", "") or "?"))
+                continue
+            starts.append(int(round(offset * steps_per_quarter)))
             ids.append(cid)
         order_ = np.argsort(np.asarray(starts, np.int64), kind="stable")
         return (np.asarray(starts, np.int64)[order_], np.asarray(ids, np.int64)[order_], len(symbols), unparsed)
     return None
 
 
+def _end(melody: Melody, notes: np.ndarray | None = None) -> int:
+    """The step where the music ends: its last note or bar line."""
+    ends = [int(melody.notes[:, 2].max()) if len(melody.notes) else 0,
+            int(melody.bars[-1].sum()) if len(melody.bars) else 0,
+            int(notes[:, 2].max()) if notes is not None and len(notes) else 0]
+    return max(ends)
+
+
 def _grid(melody: Melody, notes: np.ndarray, steps_per_cell: int) -> tuple[int, int]:
-    """(origin, number of cells): cells start on the melody's first full bar and cover every note."""
+    """(origin, number of cells): cells start on the melody's first full bar and cover the music."""
     origin = int(melody.bars[0, 0]) if len(melody.bars) else 0
-    end = max(int(notes[:, 2].max()) if len(notes) else 0, int(melody.notes[:, 2].max()) if len(melody.notes) else 0)
-    return origin, max(-(-(end - origin) // steps_per_cell), 0)
+    return origin, max(-(-(_end(melody, notes) - origin) // steps_per_cell), 0)
 
 
 def _matched(notes: np.ndarray, melody: Melody, steps_per_cell: int, source: str, names: list[str]) -> ChordReading:
@@ -173,7 +187,7 @@ def _matched(notes: np.ndarray, melody: Melody, steps_per_cell: int, source: str
     ids, conf = match_chords(notes, origin, n_cells, steps_per_cell)
     starts = origin + np.arange(n_cells) * steps_per_cell
     sounding = conf > 0
-    events, confidence = _merge_repeats(starts, ids.astype(np.int64), conf)
+    events, confidence = _merge_repeats(starts, ids.astype(np.int64), conf, origin + n_cells * steps_per_cell)
     return ChordReading(events=events, confidence=confidence, source=source, tracks=names,
                         mean_confidence=float(conf[sounding].mean()) if sounding.any() else 0.0,
                         reason=f"template match of {', '.join(names)}, one chord per {steps_per_cell} steps")
@@ -189,7 +203,7 @@ def chords_from_score(score, melody: Melody, steps_per_quarter: int = STEPS_PER_
     found = _symbol_events(score, pick, steps_per_quarter)
     if found is not None:
         starts, ids, n, unparsed = found
-        events, conf = _merge_repeats(starts, ids, np.ones(len(ids), np.float32))
+        events, conf = _merge_repeats(starts, ids, np.ones(len(ids), np.float32), _end(melody))
         reading = ChordReading(events=events, confidence=conf, source="chord symbols", n_symbols=n, unparsed=unparsed)
         if not reading.trusted:
             reading.reason = f"{len(unparsed)} of {n} chord symbols are unreadable"

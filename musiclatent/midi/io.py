@@ -73,15 +73,16 @@ def read_melodies(path: str | os.PathLike, track: str | int | None = None, style
 
 def read_leadsheets(path: str | os.PathLike, track: str | int | None = None, style: str = "",
                     steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
-                    tune_range: tuple[int, int] | None = None,
-                    name: str | None = None) -> list[tuple[str, Melody | MusicReadError, ChordReading | None]]:
+                    tune_range: tuple[int, int] | None = None, name: str | None = None,
+                    meter: tuple[int, int] | None = None,
+                    strict: bool = False) -> list[tuple[str, Melody | MusicReadError, ChordReading | None]]:
     """:func:`read_melodies`, plus the chords of every piece that has a melody.
 
     Scores give their chord symbols (else their other parts' chords, one per beat); MIDI files
     their accompaniment tracks' chords, one per half bar (:mod:`musiclatent.midi.chords`).
     Returns ``(piece id, Melody or MusicReadError, ChordReading or None)`` triples.
     """
-    return _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, True)
+    return _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, True, meter, strict)
 
 
 def _with_meter(mel: Melody, meter: tuple[int, int] | None, strict: bool) -> Melody:
