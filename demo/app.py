@@ -22,6 +22,8 @@ if __package__ in (None, ""):  # run as `python demo/app.py`
 import gradio as gr
 
 from demo.handlers import BAR_CHOICES, MAX_SLOTS, Generator, Handlers
+from demo.lazy import warm_up_when_served
+from demo.meters import example_pairs, meter_last, meter_radio, morph_meter_help
 from demo.workspace import ExampleSongs, OutputStore
 
 log = logging.getLogger("musiclatent.demo")
@@ -125,6 +127,7 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
         with gr.Column(scale=1, min_width=300):
             style = gr.Dropdown(styles, value=styles[0], label="Style")
             bars = gr.Radio(list(BAR_CHOICES), value=BAR_CHOICES[0], label="Length (bars)")
+            meter = meter_radio(generator)
             temperature = gr.Slider(0.0, 1.5, value=0.5, step=0.05, label="Temperature",
                                     info="0 = the style's most typical melody, most likely notes; higher = more surprising")
             n = gr.Slider(1, MAX_SLOTS, value=4, step=1, label="Variations")
@@ -145,7 +148,8 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
     gr.Examples([[styles[min(1, len(styles) - 1)], 2, 0.3, 4, 0], [styles[0], 16, 0.6, 2, 7],
                  [styles[-1], 2, 1.0, 8, 42]], [style, bars, temperature, n, seed], label="Try these settings")
     dice.click(h.random_seed, None, seed, queue=False, api_visibility="private")
-    event = go.click(h.generate, inputs, [*slots, archive, status], api_name="generate", concurrency_id="model")
+    event = go.click(meter_last(h.generate, generator.attribute_names), [*inputs, meter], [*slots, archive, status],
+                     api_name="generate", concurrency_id="model")
     enable_zip(event, archive, "Download all MIDI (.zip)")
 
 
@@ -163,9 +167,9 @@ def build_interpolate_tab(h: Handlers, generator: Generator) -> None:
         keep_intro = gr.Checkbox(False, label="Keep A's intro and B's outro", elem_id="interp-keep-intro",
                                  info="Off: the morph starts where A's melody starts and ends where B's ends")
     go = gr.Button("Morph A into B", variant="primary", elem_id="interp-btn")
-    names = h.examples.names
-    if len(names) >= 2:
-        pairs = [[names[i], names[(i + 1) % len(names)]] for i in range(0, min(len(names), 6), 2)]
+    gr.Markdown(morph_meter_help(generator), elem_id="interp-meters")
+    pairs = example_pairs(h.examples)
+    if pairs:
         gr.Examples(pairs, [a[1], b[1]], fn=lambda x, y: (*h.on_example(x, "Song A"), *h.on_example(y, "Song B")),
                     outputs=[a[0], a[3], a[2], b[0], b[3], b[2]], run_on_click=True, cache_examples=False,
                     label="Example pairs", example_labels=[f"{h.examples.title(x)} → {h.examples.title(y)}"
@@ -229,14 +233,15 @@ def build_restyle_tab(h: Handlers, generator: Generator) -> None:
 
 
 def build_about_tab(generator: Generator) -> None:
-    rows = ["| model | phrase | styles | attributes | latent size | decoder |", "|---|---|---|---|---|---|"]
-    for name, ml in generator.models.items():
+    rows = ["| model | phrase | meter | styles | attributes | latent size | decoder |", "|---|---|---|---|---|---|---|"]
+    models = generator.described()   # the served models and the shipped meter models
+    for name, ml in models.items():
         d = ml.describe()
-        rows.append(f"| {name} | {d['bars']} bars | {', '.join(d['styles'][1:]) or '-'} | "
+        rows.append(f"| {name} | {d['bars']} bars | {d.get('meter', '4/4')} | {', '.join(d['styles'][1:]) or '-'} | "
                     f"{', '.join(d['attributes']) or '-'} | {d['z_dim']} | {d['decoder']} |")
     gr.Markdown("### Models\n" + "\n".join(rows))
-    for name, ml in generator.models.items():
-        with gr.Accordion(f"Model card: {name}", open=len(generator.models) == 1):
+    for name, ml in models.items():
+        with gr.Accordion(f"Model card: {name}", open=len(models) == 1):
             gr.Markdown(ml.card or "_This model has no model card._")
     gr.Markdown(DAW_HOWTO)
 
@@ -330,38 +335,6 @@ def load_generator(names: list[str]) -> tuple[Generator | None, list[str]]:
             continue
         models[ml.name or name] = ml
     return (Generator(models) if models else None), problems
-
-
-def warm_up(generator: Generator, threads: int = 1) -> None:
-    """Load the first model and run one tiny request's work, so the first visitor does not wait
-    for it. The second model, the scorers and the indexes still load on first use."""
-    import torch
-
-    from musiclatent.generation.audio import render_pretty_midi
-    from musiclatent.generation.export import phrases_to_pretty_midi
-
-    torch.set_num_threads(max(1, threads))  # small batches: one thread each is fastest
-    tokens = generator.get(None).sample(1, seed=0)
-    render_pretty_midi(phrases_to_pretty_midi(tokens))
-
-
-def warm_up_when_served(demo: gr.Blocks, generator: Generator, threads: int = 1, wait_s: float = 300.0) -> None:
-    """Start :func:`warm_up` in a background thread once the page is being served."""
-    import threading
-    import time
-
-    def run():
-        t0 = time.monotonic()
-        while getattr(demo, "local_url", None) is None:
-            if time.monotonic() - t0 > wait_s:
-                return
-            time.sleep(0.2)
-        try:
-            warm_up(generator, threads)
-        except Exception:
-            log.exception("warming up the first model failed; it will load on the first request")
-
-    threading.Thread(target=run, name="musiclatent-warm-up", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:

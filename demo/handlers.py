@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from musiclatent.generation import studio
-from musiclatent.generation.attributes import ATTRIBUTES
 from musiclatent.constants import DEFAULT_PROGRAM, STYLE_ANY
 from musiclatent.generation.export import write_pianoroll_png
 from musiclatent.generation.songs import count
 from musiclatent.midi.io import MusicReadError
 
-from .lazy import resolve
+from .generator import Generator  # noqa: F401  (demo.app and the tests import it from here)
+from .meters import meter_choice, meter_remarks, morph_meter_remark, song_meter_line
 from .selection import bar_choice, describe_selection, select_bars
-from .workspace import ExampleSongs, InputError, OutputStore, describe_song, load_song, plain, track_choices, zip_files
+from .workspace import ExampleSongs, InputError, OutputStore, describe_song, load_song, track_choices, zip_files
 
 if TYPE_CHECKING:  # the facade imports torch, which the page does not need to be served
     from musiclatent.generation.facade import MusicLatent
@@ -42,63 +42,6 @@ SLOT_WIDTH = 4           # outputs per slot: column visibility, piano roll, audi
 BAR_CHOICES = (2, 16)
 MAX_SEED = 2**31 - 1
 GALLERY_ASPECT = 2.0    # step pictures wrap like lines of a score to about this width : height
-
-
-class Generator:
-    """The models the app serves, by name, in display order.
-
-    Parameters
-    ----------
-    models : dict of str to MusicLatent, or list of MusicLatent
-        A list is keyed by each model's ``name``. A :class:`~demo.lazy.LazyModel`
-        stands in for a model until a request needs it.
-    """
-
-    def __init__(self, models: dict[str, MusicLatent] | list[MusicLatent]):
-        if not isinstance(models, dict):
-            models = {m.name: m for m in models}
-        if not models:
-            raise ValueError("the app needs at least one model")
-        self.models = dict(models)
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.models)
-
-    def get(self, name: str | None) -> MusicLatent:
-        """A model by name; None or empty means the first."""
-        if not name:
-            return resolve(next(iter(self.models.values())))
-        if name not in self.models:
-            raise InputError(f"unknown model {plain(name)!r}; available: {', '.join(self.models)}")
-        return resolve(self.models[name])
-
-    def for_bars(self, bars: int) -> MusicLatent:
-        """The model for ``bars``-bar melodies: an exact match, else the longest
-        shorter model (phrases get chained), else the shortest one."""
-        models = sorted(self.models.values(), key=lambda m: m.bars)
-        exact = [m for m in models if m.bars == bars]
-        if exact:
-            return resolve(exact[0])
-        shorter = [m for m in models if m.bars < bars and bars % m.bars == 0]
-        return resolve(shorter[-1] if shorter else models[0])
-
-    def label(self, name: str) -> str:
-        return f"{name} ({self.models[name].bars}-bar phrases)"
-
-    @property
-    def styles(self) -> list[str]:
-        """Every model's styles, "any" first."""
-        out = [STYLE_ANY]
-        for m in self.models.values():
-            out += [s for s in m.styles if s not in out]
-        return out
-
-    @property
-    def attribute_names(self) -> list[str]:
-        """Attributes any model can steer, in the canonical order."""
-        have = {a for m in self.models.values() for a in m.attribute_names}
-        return [a for a in ATTRIBUTES if a in have]
 
 
 @dataclass
@@ -200,8 +143,9 @@ class Handlers:
 
     # ------------------------------------------------------------------ generate
     @user_errors
-    def generate(self, style, bars, temperature, n, tempo, program, seed, *amounts):
-        """Sample ``n`` melodies. Returns slot values, the zip and a status line."""
+    def generate(self, style, bars, temperature, n, tempo, program, seed, *amounts, meter=None):
+        """Sample ``n`` melodies, in ``meter`` ("3/4"; default: the model's own) by the model measured
+        in its bars. Returns slot values, the zip and a status line."""
         t0 = time.perf_counter()
         bars = int(number(bars, 1, 16, "length", integer=True))
         if bars not in BAR_CHOICES:
@@ -211,21 +155,23 @@ class Handlers:
         tempo = number(tempo, 20, 400, "tempo")
         program = number(DEFAULT_PROGRAM if program is None else program, 0, 127, "instrument", integer=True)
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
-        ml = self.generator.for_bars(bars)
+        meter = meter_choice(meter)
+        ml = self.generator.for_sampling(bars, meter)
         style = style or STYLE_ANY
         ml.style_id(style)
         attrs = {a: number(v, -2, 2, a.replace("_", " ")) for a, v in zip(self.generator.attribute_names, amounts)}
         attrs = {a: v for a, v in attrs.items() if v and a in ml.attribute_names}
         result = studio.sample(ml, n=n, bars=bars, style=style, temperature=temperature, seed=seed,
-                               attributes=attrs, qpm=tempo, program=program)
+                               attributes=attrs, qpm=tempo, program=program, time_signature=meter)
         folder = self.store.new("generate")
         stems = list(result.files)
-        titles = [f"Variation {i + 1} · {bars} bars · asked {style}{heard}"
+        ts = "{}/{}".format(*result.time_signature)
+        titles = [f"Variation {i + 1} · {bars} bars of {ts} · asked {style}{heard}"
                   for i, heard in enumerate(heard_labels(ml, [result.segments[s] for s in stems]))]
         items = write_items(result, folder, stems, titles)
         archive = zip_files([it.mid for it in items], folder / "musiclatent-melodies.zip")
-        status = (f"{n} × {bars}-bar {'melody' if n == 1 else 'melodies'} from **{ml.name}** · style {style} · "
-                  f"temperature {temperature:g} · seed {seed} · {time.perf_counter() - t0:.2f} s")
+        status = (f"{n} × {bars}-bar {'melody' if n == 1 else 'melodies'} in {ts} from **{ml.name}** · "
+                  f"style {style} · temperature {temperature:g} · seed {seed} · {time.perf_counter() - t0:.2f} s")
         return (*slot_outputs(items), str(archive), status)
 
     @staticmethod
@@ -256,8 +202,8 @@ class Handlers:
             use = describe_selection(melody, *bar_choice(from_bar, n_bars, which))
         except InputError as err:
             use = f"⚠️ {err}"
-        return (f"{describe_song(melody, label, which)}\n\n{use}",
-                gr.update(choices=track_choices(melody), value=value))
+        lines = [describe_song(melody, label, which), song_meter_line(self.generator, melody), use]
+        return "\n\n".join(line for line in lines if line), gr.update(choices=track_choices(melody), value=value)
 
     def on_upload(self, upload, which: str = "Song", from_bar=None, n_bars=None):
         """A new upload replaces any example pick; the track goes back to automatic."""
@@ -291,12 +237,14 @@ class Handlers:
         of the steps, the step files, a zip and a status with every remark.
         """
         t0 = time.perf_counter()
-        ml = self.generator.get(model)
+        picked = self.generator.entry(model)
         steps = number(steps, 2, 12, "steps", integer=True)
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
         a, label_a, notes_a = self._song(upload_a, example_a, track_a, "Song A", from_bar_a, n_bars_a)
         b, label_b, notes_b = self._song(upload_b, example_b, track_b, "Song B", from_bar_b, n_bars_b)
+        ml = self.generator.reader(picked, a.time_signature)      # the morph takes A's meter and A's model
+        remarks = [*meter_remarks(ml, a, "morphed"), *morph_meter_remark(ml, a, b)]
         result = studio.interpolate_songs(ml, a, b, steps=steps, temperature=temperature, seed=seed,
                                           keep_intro=bool(keep_intro))
         folder = self.store.new("interpolate")
@@ -314,7 +262,7 @@ class Handlers:
         archive = zip_files([morph.mid] + [Path(p) for p in step_mids], folder / "musiclatent-morph.zip")
         lines = [describe_song(a, label_a, "Song A"), describe_song(b, label_b, "Song B"), *notes_a, *notes_b,
                  f"{steps} steps with **{ml.name}** · temperature {temperature:g} · {time.perf_counter() - t0:.2f} s",
-                 "\n".join(f"- {markdown_text(r)}" for r in result.notes)]
+                 "\n".join(f"- {markdown_text(r)}" for r in [*remarks, *result.notes])]
         return (str(morph.png), str(morph.wav), str(morph.mid), gallery, step_mids, str(archive),
                 "\n\n".join(lines))
 
@@ -340,21 +288,23 @@ class Handlers:
         """Play a melody in another style (resting where it rests, in its register, unless
         asked otherwise). Returns before (roll, audio), slots, zip, status."""
         t0 = time.perf_counter()
-        ml = self.generator.get(model)
+        picked = self.generator.entry(model)
         if not target_style or target_style == STYLE_ANY:
-            raise InputError(f"pick a target style: one of {', '.join(ml.styles[1:]) or '(this model has none)'}")
-        ml.style_id(target_style)
+            raise InputError(f"pick a target style: one of {', '.join(picked.styles[1:]) or '(this model has none)'}")
         strength = number(strength, 0.0, 1.0, "strength")
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
         melody, label, notes = self._song(upload, example, track, "Melody", from_bar, n_bars)
+        ml = self.generator.reader(picked, melody.time_signature)
+        ml.style_id(target_style)
         result = studio.restyle_song(ml, melody, target_style, strength=strength, temperature=temperature,
                                      seed=seed, keep_rests=bool(keep_rests), keep_register=bool(keep_register))
         folder = self.store.new("restyle")
         before = self._before(result, folder, label)
         after = write_items(result, folder, ["restyled"], [f"After: {target_style}, strength {strength:g}"])
         archive = zip_files([before.mid, after[0].mid], folder / "musiclatent-restyle.zip")
-        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *map(markdown_text, result.notes),
+        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes,
+                              *map(markdown_text, [*meter_remarks(ml, melody, "restyled"), *result.notes]),
                               self._respect_line(result, ["restyled"]),
                               f"Restyled to **{target_style}** with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)
@@ -365,12 +315,13 @@ class Handlers:
         """Variations of a melody (rests and register as in :meth:`restyle`). Returns before
         (roll, audio), slots, zip, status."""
         t0 = time.perf_counter()
-        ml = self.generator.get(model)
+        picked = self.generator.entry(model)
         n = number(n, 1, MAX_SLOTS, "number of variations", integer=True)
         similarity = number(similarity, 0.0, 1.0, "similarity")
         temperature = number(temperature, 0.0, 2.0, "temperature")
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
         melody, label, notes = self._song(upload, example, track, "Melody", from_bar, n_bars)
+        ml = self.generator.reader(picked, melody.time_signature)
         result = studio.vary_song(ml, melody, n=n, similarity=similarity, temperature=temperature, seed=seed,
                                   keep_rests=bool(keep_rests), keep_register=bool(keep_register))
         folder = self.store.new("vary")
@@ -379,7 +330,8 @@ class Handlers:
         after = write_items(result, folder, stems, [f"Variation {i + 1} · similarity {similarity:g}"
                                                     for i in range(n)])
         archive = zip_files([before.mid] + [it.mid for it in after], folder / "musiclatent-variations.zip")
-        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes, *map(markdown_text, result.notes),
+        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes,
+                              *map(markdown_text, [*meter_remarks(ml, melody, "varied"), *result.notes]),
                               self._respect_line(result, stems),
                               f"{count(n, 'variation')} with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)

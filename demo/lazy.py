@@ -13,10 +13,13 @@ every scorer and index wait for their first request.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
 from musiclatent.constants import PRETRAINED_DIR
+
+log = logging.getLogger("musiclatent.demo")
 
 ATTRIBUTE_PREFIX = "attr."
 _DESCRIBED = ("name", "folder", "card", "cfg_dict")
@@ -138,3 +141,37 @@ class LazyModel:
 def resolve(model):
     """The loaded model behind a :class:`LazyModel`, or ``model`` itself."""
     return model.load() if isinstance(model, LazyModel) else model
+
+
+# --------------------------------------------------------------------------- warming up
+
+def warm_up(generator, threads: int = 1) -> None:
+    """Load the first model of a :class:`~demo.generator.Generator` and run one tiny request's
+    work, so the first visitor does not wait for it. The second model, the meter models, the
+    scorers and the indexes still load on first use."""
+    import torch
+
+    from musiclatent.generation.audio import render_pretty_midi
+    from musiclatent.generation.export import phrases_to_pretty_midi
+
+    torch.set_num_threads(max(1, threads))  # small batches: one thread each is fastest
+    tokens = generator.get(None).sample(1, seed=0)
+    render_pretty_midi(phrases_to_pretty_midi(tokens))
+
+
+def warm_up_when_served(demo, generator, threads: int = 1, wait_s: float = 300.0) -> None:
+    """Start :func:`warm_up` in a background thread once the page (a ``gr.Blocks``) is being served."""
+    import time
+
+    def run():
+        t0 = time.monotonic()
+        while getattr(demo, "local_url", None) is None:
+            if time.monotonic() - t0 > wait_s:
+                return
+            time.sleep(0.2)
+        try:
+            warm_up(generator, threads)
+        except Exception:
+            log.exception("warming up the first model failed; it will load on the first request")
+
+    threading.Thread(target=run, name="musiclatent-warm-up", daemon=True).start()

@@ -216,11 +216,18 @@ def describe_song(melody: Melody, label: str, which: str = "Song") -> str:
     t = melody.track or {}
     reason = str(t.get("reason", ""))
     reason = "chosen by you" if reason.startswith("forced") else reason
-    num, den = melody.time_signature
     key = f" · {plain(melody.key)}" if melody.key else ""
     return (f"**{which}** ({label}): melody from track {t.get('index', 0)} "
-            f"“{plain(t.get('name', ''))}” ({plain(reason, 120)}) · {count(len(melody.bars), 'bar')} of {num}/{den} · "
-            f"{melody.qpm:.0f} qpm{key} · {count(len(melody.notes), 'note')}")
+            f"“{plain(t.get('name', ''))}” ({plain(reason, 120)}) · {song_meter(melody)}, {melody.qpm:.0f} qpm · "
+            f"{count(len(melody.bars), 'bar')}{key} · {count(len(melody.notes), 'note')}")
+
+
+def song_meter(melody: Melody) -> str:
+    """A song's meter as the page shows it: '3/4', '6/8 (inferred from the notes)', '3/4 (as you set it)'."""
+    num, den = melody.time_signature
+    info = (melody.track or {}).get("meter") or {}
+    how = " (inferred from the notes)" if "inferred" in info else " (as you set it)" if "forced" in info else ""
+    return f"{num}/{den}{how}"
 
 
 def track_choices(melody: Melody | None) -> list[tuple[str, str]]:

@@ -1,10 +1,15 @@
 """Write the web app's bundled example tunes from music21's corpus.
 
-Public-domain dance tunes from *Ryan's Mammoth Collection* (Boston, 1883), as
-encoded in ABC in music21's corpus, become small two-track MIDI files: the
-melody (named "Melody: <title>", so the melody finder picks it) and a quiet
-drone on the tonic (so the app has a track choice to show). Pickup notes are
-dropped so every file starts on a bar line, and tunes are cut to 16 bars.
+Public-domain dance tunes, as encoded in ABC in music21's corpus: reels and
+hornpipes from *Ryan's Mammoth Collection* (Boston, 1883), and tunes in 3/4 and
+6/8 (airs in waltz time, jigs) from Ryan's and from *O'Neill's Music of Ireland*
+(Chicago, 1850). The 3/4 and 6/8 tunes lie in the held-out test split
+(``musiclatent.data.prepare.piece_split(piece_id) == 2``), so no shipped model,
+of any meter, was trained on them. Each becomes a small two-track MIDI file,
+read and written by the project's own reader and writer: the melody (named
+"Melody: <title>", so the melody finder picks it) and a quiet drone on the tonic
+(so the app has a track choice to show). Pickup notes are dropped so every file
+starts on a bar line, and tunes are cut to 16 bars.
 
 Run from the repository root::
 
@@ -15,7 +20,6 @@ It rewrites ``demo/examples/*.mid`` and ``demo/examples/README.md``.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -23,17 +27,24 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
-# (corpus file in ryansMammoth/, title, tempo in quarter notes per minute)
+# (corpus file, tune number in the file, title, tempo in quarter notes per minute)
 TUNES = [
-    ("7thRegimentReel.abc", "7th Regiment Reel", 100.0),
-    ("AbithaMugginsFavoriteReel.abc", "Abitha Muggins' Favorite Reel", 100.0),
-    ("AlhambraReel.abc", "Alhambra Reel", 176.0),
-    ("AllTheGoReel.abc", "All the Go Reel", 176.0),
-    ("AllTheWayToGalwayReel.abc", "All the Way to Galway Reel", 176.0),
-    ("AllyCroakersFavoriteReel.abc", "Ally Croaker's Favorite Reel", 176.0),
-    ("AdmiralsHornpipe.abc", "Admiral's Hornpipe", 150.0),
-    ("AmazonHornpipe.abc", "Amazon Hornpipe", 150.0),
+    ("ryansMammoth/7thRegimentReel.abc", 0, "7th Regiment Reel", 100.0),
+    ("ryansMammoth/AbithaMugginsFavoriteReel.abc", 0, "Abitha Muggins' Favorite Reel", 100.0),
+    ("ryansMammoth/AlhambraReel.abc", 0, "Alhambra Reel", 176.0),
+    ("ryansMammoth/AllTheGoReel.abc", 0, "All the Go Reel", 176.0),
+    ("ryansMammoth/AllTheWayToGalwayReel.abc", 0, "All the Way to Galway Reel", 176.0),
+    ("ryansMammoth/AllyCroakersFavoriteReel.abc", 0, "Ally Croaker's Favorite Reel", 176.0),
+    ("ryansMammoth/AdmiralsHornpipe.abc", 0, "Admiral's Hornpipe", 150.0),
+    ("ryansMammoth/AmazonHornpipe.abc", 0, "Amazon Hornpipe", 150.0),
+    # held out (test split): 3/4 airs in waltz time and 6/8 jigs
+    ("oneills1850/0001-0050.abc", 23, "The Black Slender Boy", 132.0),
+    ("oneills1850/0101-0200.abc", 17, "Along with My Love I'll Go", 132.0),
+    ("oneills1850/0701-0720.abc", 17, "Saddle the Pony Jig", 180.0),
+    ("ryansMammoth/GeeseInTheBogJig.abc", 0, "Geese in the Bog Jig", 180.0),
 ]
+COLLECTIONS = {"ryansMammoth": "Ryan's Mammoth Collection (1883)", "oneills1850": "O'Neill's Music of Ireland (1850)"}
+SPLITS = ("train", "validation", "test")
 MAX_BARS = 16
 MELODY_PROGRAM = 40   # violin
 DRONE_PROGRAM = 32    # acoustic bass
@@ -102,26 +113,32 @@ def build_example(melody, title: str, qpm: float):
 
 
 def main() -> int:
-    import music21
-
+    from musiclatent.data.corpus import music21_corpus_root
+    from musiclatent.data.prepare import piece_split
     from musiclatent.midi.io import read_melodies, write_midi
 
-    corpus = Path(os.path.dirname(music21.__file__)) / "corpus" / "ryansMammoth"
+    corpus = music21_corpus_root()
     lines = ["# Example tunes", "",
-             "Public-domain dance tunes from *Ryan's Mammoth Collection* (Boston, 1883), taken from the ABC",
-             "encodings in music21's corpus (`music21/corpus/ryansMammoth/`) by `make_examples.py`.",
-             "Each file has two tracks: the melody and a quiet tonic drone. Pickups are dropped and",
-             "tunes are cut to 16 bars; repeats are not expanded.", "",
-             "| file | tune | meter | bars | key | tempo (qpm) |", "|---|---|---|---|---|---|"]
-    for fname, title, qpm in TUNES:
-        (_, melody), = read_melodies(corpus / fname)[:1]
+             "Public-domain dance tunes taken from the ABC encodings in music21's corpus by `make_examples.py`:",
+             "reels and hornpipes from *Ryan's Mammoth Collection* (Boston, 1883, `music21/corpus/ryansMammoth/`),",
+             "and tunes in 3/4 (airs in waltz time) and 6/8 (jigs) from Ryan's and from *O'Neill's Music of Ireland*",
+             "(Chicago, 1850, `music21/corpus/oneills1850/`). The 3/4 and 6/8 tunes are in the held-out test split",
+             "(`piece_split(piece id) == 2` in `musiclatent/data/prepare.py`): no shipped model, of any meter, was",
+             "trained on them. Each file has two tracks, written by the project's own MIDI writer: the melody and a",
+             "quiet tonic drone. Pickups are dropped and tunes are cut to 16 bars; repeats are not expanded.", "",
+             "| file | tune | meter | bars | key | tempo (qpm) | source (piece id) | split |",
+             "|---|---|---|---|---|---|---|---|"]
+    for fname, number, title, qpm in TUNES:
+        (piece, melody), = read_melodies(corpus / fname, tune_range=(number, number + 1), name=fname)
         if isinstance(melody, Exception):
-            print(f"skipped {fname}: {melody}", file=sys.stderr)
+            print(f"skipped {piece}: {melody}", file=sys.stderr)
             continue
         pm, n_bars = build_example(melody, title, qpm)
         out = write_midi(HERE / f"{slug(title)}.mid", pm)
         num, den = melody.time_signature
-        lines.append(f"| {out.name} | {title} | {num}/{den} | {n_bars} | {melody.key} | {qpm:g} |")
+        book = COLLECTIONS[fname.split("/")[0]]
+        lines.append(f"| {out.name} | {title} | {num}/{den} | {n_bars} | {melody.key} | {qpm:g} | {book}: "
+                     f"`{piece}` | {SPLITS[piece_split(piece)]} |")
         print(f"wrote {out.name}: {num}/{den}, {n_bars} bars, {melody.key}")
     (HERE / "README.md").write_text("\n".join(lines) + "\n")
     return 0

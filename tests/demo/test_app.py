@@ -331,13 +331,15 @@ def test_output_store_keeps_only_the_newest(tmp_path):
     assert not store.root.exists()
 
 
-def test_examples_are_short_duple_tunes():
+def test_examples_are_short_tunes_with_a_waltz_and_a_jig():
     examples = ExampleSongs()
     assert len(examples.names) >= 6
+    meters = []
     for name in examples.names:
         mel = read_melody(examples.path(name))
-        assert mel.time_signature in ((2, 4), (2, 2), (4, 4))
+        meters.append(tuple(mel.time_signature))
         assert 8 <= len(mel.bars) <= 16 and len(mel.notes) > 20
+    assert set(meters) == {(2, 4), (2, 2), (3, 4), (6, 8)} and meters.count((3, 4)) >= 1 and meters.count((6, 8)) >= 1
 
 
 def test_build_demo_has_the_tabs_and_api(debug_model, tmp_path):

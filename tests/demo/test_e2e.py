@@ -130,6 +130,12 @@ def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_
     expect(page.get_by_text("not a music file").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "error.png"), full_page=True)
 
+    # A waltz shows its meter beside its tempo (on a fresh page: the upload field above is taken)
+    page.goto(app_url)
+    page.get_by_role("tab", name="Restyle & vary").click()
+    waltz = ExampleSongs().path("the_black_slender_boy.mid")
+    page.locator("#restyle-upload input[type=file]").set_input_files(str(waltz))
+    expect(page.locator("#restyle-info")).to_contain_text("3/4, 132 qpm")
 
     if os.environ.get("MUSICLATENT_SAVE_SCREENSHOT"):     # refresh the README's screenshot on request only
         SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
