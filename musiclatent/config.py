@@ -47,6 +47,7 @@ class ModelConfig:
     pos_dim: int = 0               # learned step-in-bar embedding fed to encoder and decoder (0 = off)
     interval_range: int = 0        # decoder head over intervals -K..K from the latest note (0 = off)
     base_model: str = ""           # latent-seq: the frozen chunk model (pretrained name or model folder)
+    chord_dim: int = 0             # flat decoder: embedding of the chord of each half bar fed at every step (0 = off)
 
     @property
     def rep(self) -> Representation:
@@ -79,6 +80,9 @@ class ModelConfig:
                              f"{rep.n_classes} classes")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
+        if self.chord_dim and (self.decoder != "flat" or self.representation != "melody"
+                               or rep.steps_per_bar(self.meter) % 2):
+            raise ValueError("chords (chord_dim > 0) condition flat melody decoders in meters with half bars")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -102,7 +106,7 @@ _TRAIN_RANGES = {
     "min_lr": (0.0, 1.0, True), "grad_clip": (0.0, None, False), "max_steps": (0, None, True),
     "beta_max": (0.0, None, True), "beta_rate": (0.0, 1.0, True), "free_bits": (0.0, None, True),
     "sampling_rate": (0.0, None, True), "augment_semitones": (0, 24, True), "style_dropout": (0.0, 1.0, True),
-    "style_balance": (0.0, 1.0, True),
+    "style_balance": (0.0, 1.0, True), "chord_dropout": (0.0, 1.0, True),
     "schedule_offset": (0, None, True), "eval_every": (1, None, True), "checkpoint_every": (1, None, True),
     "val_batches": (1, None, True), "log_every": (1, None, True), "threads": (0, 1024, True),
 }
@@ -146,6 +150,7 @@ class TrainConfig:
     augment_semitones: int = 5
     style_dropout: float = 0.15    # train the "any" style id on this share of batches' rows
     style_balance: float = 0.0     # latent-seq models: draw rows with weight count(style) ** -this (0 = uniform)
+    chord_dropout: float = 0.5     # chord models: train this share of rows with "no chord" (chordless sampling works)
     schedule_offset: int = 0       # beta and scheduled sampling run as if at step + offset (fine-tuning)
     eval_every: int = 500
     checkpoint_every: int = 250

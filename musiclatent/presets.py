@@ -26,6 +26,20 @@ register(Preset(
     data={"bars": 2, "dataset": "data/melody-2bar"},
 ))
 
+# melody-2bar plus the chord of every half bar fed to the decoder (MusicVAE's mel_chords), for lead
+# sheets: fine-tuned from melody-2bar (the new input columns start at zero, see warm_start_weights)
+# with "no chord" on half the rows, so chordless folk tunes train it too and sampling without chords works.
+register(Preset(
+    name="melody-2bar-chords",
+    description="2-bar melodies over a chord per half bar: melody-2bar's shape, decoder fed a 16-dim chord embedding",
+    model=ModelConfig(bars=2, decoder="flat", embed_dim=64, enc_hidden=256, z_dim=128,
+                      dec_hidden=256, dec_layers=2, chord_dim=16),
+    train=TrainConfig(batch_size=128, lr=3e-4, lr_decay=0.9998, min_lr=1e-5, max_steps=6000,
+                      beta_max=0.2, beta_rate=0.9995, free_bits=128.0, sampling_rate=2000.0,
+                      schedule_offset=46500, chord_dropout=0.5),
+    data={"bars": 2, "dataset": "data/melody-2bar-chords"},
+))
+
 register(Preset(
     name="melody-16bar",
     description="16-bar melodies, BiLSTM encoder, hierarchical (conductor + bar) LSTM decoder",
@@ -131,6 +145,17 @@ register(Preset(
     train=TrainConfig(batch_size=16, lr=3e-3, max_steps=40, beta_rate=0.9, free_bits=0.0,
                       sampling_rate=20.0, eval_every=20, checkpoint_every=10, val_batches=2,
                       log_every=5, bf16=False),
+    data={"bars": 2},
+))
+
+register(Preset(
+    name="debug-chords",
+    description="tiny chord-conditioned model for tests",
+    model=ModelConfig(bars=2, decoder="flat", embed_dim=8, enc_hidden=16, z_dim=8,
+                      dec_hidden=16, dec_layers=1, style_dim=4, chord_dim=4),
+    train=TrainConfig(batch_size=16, lr=3e-3, max_steps=40, beta_rate=0.9, free_bits=0.0,
+                      sampling_rate=20.0, eval_every=20, checkpoint_every=10, val_batches=2,
+                      log_every=5, bf16=False, chord_dropout=0.5),
     data={"bars": 2},
 ))
 

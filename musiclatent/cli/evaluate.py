@@ -141,7 +141,7 @@ def cmd_evaluate(args) -> int:
     log(f"loading data from {args.data} ...")
     if ml.representation.name == "drums":
         return _evaluate_drums(ml, args, settings, log)
-    data = load_eval_data(args.data, ml.bars, workers=args.workers)
+    data = load_eval_data(args.data, ml.bars, workers=args.workers, meter=ml.meter)
     classifier = None
     if "style" in sections or args.save_classifier:
         training = ClassifierTraining(seed=args.seed)

@@ -71,6 +71,9 @@ def add_commands(sub) -> None:
     p.add_argument("--dropout", type=float, default=None, metavar="P",
                    help="decoder dropout in [0, 1) (default: the preset's); adds no weights, so a fine-tune "
                         "may switch it on")
+    p.add_argument("--base-model", default=None, metavar="MODEL",
+                   help="latent-seq presets: the frozen 2-bar chunk model (default: the preset's; it must be "
+                        "measured in the dataset's meter, e.g. melody-2bar-3-4 for a --model-meter 3/4 dataset)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting, e.g. --set free_bits=96 --set lr=5e-4 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -136,7 +139,7 @@ def cmd_train(args) -> int:
             overrides["batch_size"] = args.batch_size
         last = train(args.data, args.preset, args.out, resume=args.resume, max_steps=args.steps,
                      threads=args.threads, bf16=args.bf16, progress=not args.quiet, overrides=overrides,
-                     init_from=args.init_from, dropout=args.dropout)
+                     init_from=args.init_from, dropout=args.dropout, base_model=args.base_model)
     except (KeyError, ValueError) as err:
         raise UserError(str(err).strip("'\"")) from None
     keys = ("step", "val_acc_teacher_forced", "val_acc_sampled", "val_kl_bits", "val_nll_per_step")

@@ -100,6 +100,35 @@ def transpose_tokens(tokens: torch.Tensor, max_shift: int, generator: torch.Gene
     return torch.where(is_note, tokens + shift[:, None], tokens)
 
 
+def transpose_chords(chords: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Move chord roots by ``shift`` semitones per row; (B, K) ids, (B,) int64 -> (B, K) ("no chord" stays)."""
+    chords = chords.long()
+    root, quality = (chords - 1) // 8, (chords - 1) % 8
+    moved = 1 + 8 * ((root + shift[:, None]) % 12) + quality
+    return torch.where(chords > 0, moved, chords)
+
+
+def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor, batch_size: int,
+                       generator: torch.Generator, augment: int = 0, style_dropout: float = 0.0,
+                       chord_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A training batch for a chord model: tokens (B, T), style ids (B,), chord ids (B, K).
+
+    Each row is transposed with its chords (the same shift); ``chord_dropout`` of the rows get
+    "no chord" everywhere, so the model still samples without chords.
+    """
+    idx = torch.randint(0, tokens.shape[0], (batch_size,), generator=generator)
+    x, s, c = tokens[idx].long(), style[idx].long(), chords[idx].long()
+    if style_dropout > 0:
+        s = torch.where(torch.rand(batch_size, generator=generator) < style_dropout, torch.zeros_like(s), s)
+    moved = transpose_tokens(x, augment, generator)
+    is_note = x >= MELODY.pitch_offset
+    shift = torch.where(is_note.any(1), (moved - x).masked_fill(~is_note, -99).max(1).values, torch.zeros(len(x)).long())
+    c = transpose_chords(c, shift)
+    if chord_dropout > 0:
+        c = torch.where((torch.rand(batch_size, generator=generator) < chord_dropout)[:, None], torch.zeros_like(c), c)
+    return moved, s, c
+
+
 def random_batch(tokens: torch.Tensor, style: torch.Tensor, batch_size: int, generator: torch.Generator,
                  augment: int = 0, style_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw a training batch: (B, T) int64 tokens and (B,) int64 style ids.

@@ -46,17 +46,22 @@ def is_prepared_dataset(path: str | Path) -> bool:
     return (path / "manifest.json").exists() and (path / "phrases.npz").exists()
 
 
-def load_eval_data(path: str | Path, bars: int, workers: int = 1) -> PhraseSet:
-    """A prepared dataset folder, or a raw folder/file of music prepared on the fly with ``bars``."""
+def load_eval_data(path: str | Path, bars: int, workers: int = 1, meter: tuple[int, int] = (4, 4)) -> PhraseSet:
+    """A prepared dataset folder, or a raw folder/file of music prepared on the fly with ``bars``:
+    for a 4/4 model every meter read as 4/4 phrases (``--all-meters``), for a model of another
+    ``meter`` the pieces it reads, in its bars."""
     from musiclatent.data.prepare import prepare
 
     if is_prepared_dataset(path):
         return load_dataset(path)
     if not Path(path).exists():
         raise FileNotFoundError(f"no such dataset or music folder: {path}")
+    meter = (int(meter[0]), int(meter[1]))
+    how = "--all-meters" if meter == (4, 4) else f"--model-meter {meter[0]}/{meter[1]}"
     with tempfile.TemporaryDirectory(prefix="musiclatent-eval-") as tmp:
         manifest = prepare([str(path)], tmp, bars=bars, workers=workers, progress=False,
-                           command=f"(evaluate) prepare {path} --bars {bars} --all-meters", all_meters=True)
+                           command=f"(evaluate) prepare {path} --bars {bars} {how}",
+                           all_meters=meter == (4, 4), meter=meter)
         if manifest["phrases"] == 0:
             reasons = sorted({s["reason"] for s in manifest["files_skipped"]})[:3]
             why = (": " + "; ".join(reasons)) if reasons else ""

@@ -189,14 +189,24 @@ class MusicLatent:
         mu, _ = self.model.encode(t, self._styles(style, len(t)))
         return mu.numpy().astype(np.float32)
 
+    @property
+    def takes_chords(self) -> bool:   # a chord model: its decoder hears the chord of every half bar
+        return bool(getattr(self.cfg, "chord_dim", 0))
+
     @torch.no_grad()
-    def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None) -> np.ndarray:
-        """Latents (n, z_dim) -> tokens (n, steps) int64. Temperature 0 is argmax."""
+    def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None, chords=None) -> np.ndarray:
+        """Latents (n, z_dim) -> tokens (n, steps) int64. Temperature 0 is argmax. ``chords``: chord ids
+        per half bar, (n, 2 * bars) or one row (2 * bars,) for all (:mod:`musiclatent.representations.chords`);
+        only a chord model hears them (:attr:`takes_chords`), None = no chord."""
         z = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, self.z_dim)
         if len(z) == 0:
             return np.zeros((0, self.steps), np.int64)
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
-        out = self.model.sample(z, self._styles(style, len(z)), float(temperature), gen)
+        kw = {}
+        if chords is not None and self.takes_chords:
+            c = torch.as_tensor(np.asarray(chords, np.int64))
+            kw["chords"] = (c[None] if c.ndim == 1 else c).expand(len(z), -1)
+        out = self.model.sample(z, self._styles(style, len(z)), float(temperature), gen, **kw)
         return out.numpy().astype(np.int64)
 
     def attribute_offset(self, attributes: dict[str, float] | None) -> np.ndarray:
@@ -243,15 +253,15 @@ class MusicLatent:
         return self.prior.describe() if self.prior is not None else "N(0, I)"
 
     def sample(self, n: int = 1, style=None, temperature: float = 0.5, seed: int | None = 0,
-               attributes: dict[str, float] | None = None) -> np.ndarray:
+               attributes: dict[str, float] | None = None, chords=None) -> np.ndarray:
         """Draw n phrases of a style: z from :meth:`prior_latents` (+ attribute offsets) -> tokens (n, steps).
 
         ``temperature`` tempers both the latent spread (with a style prior; 0 = the style's most
-        typical phrase) and the decoder's softmax (0 = argmax).
+        typical phrase) and the decoder's softmax (0 = argmax); ``chords`` as in :meth:`decode`.
         """
         rng = np.random.default_rng(seed)
         z = self.prior_latents(n, style, temperature, rng) + self.attribute_offset(attributes)
-        return self.decode(z, style, temperature, seed)
+        return self.decode(z, style, temperature, seed, chords)
 
     def interpolate_latents(self, z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.ndarray:
         """Slerp paths: (n, Z), (n, Z) -> (steps, n, Z), endpoints included."""
@@ -363,13 +373,12 @@ class MusicLatent:
         return ((total / max(1, samples) + kl) / self.steps).numpy()
 
     def describe(self) -> dict:
-        return {"name": self.name, "representation": self.cfg.representation,
-                "meter": "{}/{}".format(*self.meter), "bars": self.bars, "steps": self.steps, "z_dim": self.z_dim,
-                "styles": self.styles, "attributes": self.attribute_names, "decoder": self.cfg.decoder}
+        return {"name": self.name, "representation": self.cfg.representation, "meter": "{}/{}".format(*self.meter),
+                "bars": self.bars, "steps": self.steps, "z_dim": self.z_dim, "styles": self.styles,
+                "attributes": self.attribute_names, "decoder": self.cfg.decoder, "chords": self.takes_chords}
 
     def __repr__(self) -> str:
         return f"MusicLatent({json.dumps(self.describe())})"
-
     # ------------------------------------------------------------------ latent space tools (musiclatent.latent)
     def latent_index(self, path=None) -> "latent_tools.LatentIndex":
         """The corpus index: ``path``, or this model's ``index/`` folder (cached)."""

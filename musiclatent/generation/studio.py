@@ -121,7 +121,9 @@ def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, tem
     segs["recon_a"], segs["recon_b"] = path[0], path[-1]
     files["recon_a"], files["recon_b"] = ["recon_a"], ["recon_b"]
     q, ts, prog, vel = _export_settings(a, qpm, program, velocity)
-    notes = [how] + [f"A: {r}" for r in sa.notes] + [f"B: {r}" for r in sb.notes]
+    b_notes = [r.split(", and the result keeps")[0] + ("; the morph is written in A's meter, "
+               "{}/{}".format(*ts) if ", and the result keeps" in r else "") for r in sb.notes]
+    notes = [how] + [f"A: {r}" for r in sa.notes] + [f"B: {r}" for r in b_notes]
     return Result(segs, files, q, ts, prog, vel, notes)
 
 

@@ -72,6 +72,9 @@ class LatentSeqVAE(nn.Module):
 
         self.cfg = cfg
         bcfg = base_config(cfg.base_model)
+        if tuple(bcfg.meter) != tuple(cfg.meter):
+            raise ValueError(f"base model {cfg.base_model!r} is measured in {bcfg.meter[0]}/{bcfg.meter[1]} bars, "
+                             f"the phrases in {cfg.meter[0]}/{cfg.meter[1]}: give a base model of that meter")
         if cfg.steps % bcfg.steps:
             raise ValueError(f"{cfg.steps}-step phrases do not split into the base model's {bcfg.steps}-step chunks")
         self.base = MusicVAE(bcfg)

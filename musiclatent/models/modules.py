@@ -92,16 +92,18 @@ class LSTMDecoder(nn.Module):
     """
 
     def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0,
-                 pos_dim: int = 0, interval_range: int = 0, steps_per_bar: int = 16, pitch_offset: int = 2):
+                 pos_dim: int = 0, interval_range: int = 0, steps_per_bar: int = 16, pitch_offset: int = 2,
+                 extra_dim: int = 0):
         super().__init__()
         self.hidden, self.layers = hidden, layers
+        self.extra_dim = extra_dim   # a per-step input after the others (a chord embedding); zeros when absent
         self.steps_per_bar, self.pitch_offset = steps_per_bar, pitch_offset
         self.embed = nn.Embedding(n_classes + 1, embed_dim)  # last id = start-of-sequence
         self.start_id = n_classes
         # optional learned embedding of the step's position in its bar (rhythm is learned far sooner)
         self.pos = nn.Embedding(steps_per_bar, pos_dim) if pos_dim else None
         self.init = nn.Linear(cond_dim, 2 * layers * hidden)
-        self.lstm = nn.LSTM(embed_dim + cond_dim + pos_dim, hidden, num_layers=layers, batch_first=True,
+        self.lstm = nn.LSTM(embed_dim + cond_dim + pos_dim + extra_dim, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
         # Zaremba et al.'s recipe: dropout on the non-recurrent connections, i.e. the token embedding in,
         # between layers (above) and the top layer out. Training only; sampling runs in eval mode.
@@ -112,13 +114,16 @@ class LSTMDecoder(nn.Module):
     def initial_state(self, cond: torch.Tensor):
         return _init_state(self.init, cond, self.layers, self.hidden)
 
-    def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced pass: prev_tokens (N, T) (start id allowed), cond (N, D) -> logits (N, T, C)."""
+    def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced pass: prev_tokens (N, T) (start id allowed), cond (N, D), extra (N, T, De)
+        or None -> logits (N, T, C)."""
         x = self.drop(self.embed(prev_tokens))
         parts = [x, cond[:, None, :].expand(-1, x.shape[1], -1)]
         if self.pos is not None:
             steps = torch.arange(x.shape[1], device=x.device) % self.steps_per_bar
             parts.append(self.pos(steps)[None].expand(x.shape[0], -1, -1))
+        if self.extra_dim:
+            parts.append(extra.to(x.dtype) if extra is not None else x.new_zeros(*x.shape[:2], self.extra_dim))
         y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
         y = self.drop(y)
         if self.interval is None:
@@ -145,7 +150,8 @@ class CachedStepper:
         e = core.embed.embedding_dim
         p = core.pos.embedding_dim if core.pos is not None else 0
         w0 = lstm.weight_ih_l0
-        w_tok, self.w_cond, w_pos = w0.split([e, w0.shape[1] - e - p, p], dim=1)
+        x = core.extra_dim
+        w_tok, self.w_cond, w_pos, self.w_extra = w0.split([e, w0.shape[1] - e - p - x, p, x], dim=1)
         self.tok_gates = core.embed.weight @ w_tok.T                          # (C + 1, 4H)
         self.pos_gates = core.pos.weight @ w_pos.T if p else None             # (S, 4H)
         self.bias0 = lstm.bias_ih_l0 + lstm.bias_hh_l0
@@ -155,20 +161,24 @@ class CachedStepper:
         self.out_w, self.out_b = core.out.weight.T.contiguous(), core.out.bias
         self.core = core
 
-    def start(self, cond: torch.Tensor):
-        """cond (N, D) -> state: per-layer h and c (N, H) lists, the condition's input gates (N, 4H)
-        and the latest pitch (N,) (-1: none yet)."""
+    def start(self, cond: torch.Tensor, extra: torch.Tensor | None = None):
+        """cond (N, D), extra (N, T, De) or None -> state: per-layer h and c (N, H) lists, the
+        condition's input gates (N, 4H), the latest pitch (N,) (-1: none yet) and the per-step
+        extra input's gates (N, T, 4H) or None."""
         h, c = self.core.initial_state(cond)
         last = torch.full((cond.shape[0],), -1, dtype=torch.long, device=cond.device)
-        return list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T), last
+        extra_gates = extra.to(self.w_extra.dtype) @ self.w_extra.T if extra is not None and self.core.extra_dim else None
+        return list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T), last, extra_gates
 
     def step(self, prev_token: torch.Tensor, position: int, state):
         """prev_token (N,), the step's index in the phrase -> (logits (N, C), new state)."""
-        h, c, cond_gates, last = state
+        h, c, cond_gates, last, extra_gates = state
         offset = self.core.pitch_offset
         on = (prev_token >= offset) & (prev_token < self.core.start_id)
         last = torch.where(on, prev_token - offset, last)
         g = self.tok_gates[prev_token] + cond_gates
+        if extra_gates is not None:
+            g = g + extra_gates[:, position]
         if self.pos_gates is not None:
             g = g + self.pos_gates[position % self.core.steps_per_bar]
         i, f, gg, o = torch.addmm(g, h[0], self.w_hh0).chunk(4, dim=1)
@@ -181,7 +191,7 @@ class CachedStepper:
         logits = torch.addmm(self.out_b, h_new[-1], self.out_w)
         if self.core.interval is not None:
             logits = add_interval_logits(logits, self.core.interval(h_new[-1]), last, self.core.pitch_offset)
-        return logits, (h_new, c_new, cond_gates, last)
+        return logits, (h_new, c_new, cond_gates, last, extra_gates)
 
 
 def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -196,24 +206,25 @@ class FlatDecoder(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
                  steps: int, dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0,
-                 steps_per_bar: int = 16, pitch_offset: int = 2):
+                 steps_per_bar: int = 16, pitch_offset: int = 2, extra_dim: int = 0):
         super().__init__()
         self.steps = steps
         self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout, pos_dim,
-                                interval_range, steps_per_bar, pitch_offset)
+                                interval_range, steps_per_bar, pitch_offset, extra_dim)
 
-    def forward(self, z, style_vec, targets):
-        """Teacher-forced logits for targets (B, T): inputs are targets shifted right."""
+    def forward(self, z, style_vec, targets, extra=None):
+        """Teacher-forced logits for targets (B, T): inputs are targets shifted right; extra (B, T, De)
+        is a per-step input (the chords), or None."""
         cond = torch.cat([z, style_vec], dim=-1)
         prev = torch.cat([torch.full_like(targets[:, :1], self.core.start_id), targets[:, :-1]], dim=1)
-        return self.core(prev, cond)
+        return self.core(prev, cond, extra)
 
     @torch.no_grad()
-    def sample(self, z, style_vec, temperature: float = 0.0, generator=None):
+    def sample(self, z, style_vec, temperature: float = 0.0, generator=None, extra=None):
         """Decode step by step, fed with its own outputs -> tokens (B, T) int64."""
         cond = torch.cat([z, style_vec], dim=-1)
         stepper = self.core.stepper()
-        state = stepper.start(cond)
+        state = stepper.start(cond, extra)
         tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
         out = []
         for t in range(self.steps):

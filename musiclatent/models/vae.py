@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from musiclatent.config import ModelConfig
 from musiclatent.models.modules import BiLSTMEncoder, FlatDecoder, HierDecoder
+from musiclatent.representations.chords import N_CHORDS
 
 
 class MusicVAE(nn.Module):
@@ -36,10 +37,12 @@ class MusicVAE(nn.Module):
         offset = offset or 0
         self.encoder = BiLSTMEncoder(cfg.n_classes, cfg.embed_dim, cfg.enc_hidden, cfg.enc_layers, cfg.z_dim,
                                      cfg.style_dim, cfg.pos_dim, spb)
+        # the chord of each half bar, embedded and fed to the decoder at every step (MusicVAE's mel_chords)
+        self.chord_embed = nn.Embedding(N_CHORDS, cfg.chord_dim) if cfg.chord_dim else None
         if cfg.decoder == "flat":
             self.decoder = FlatDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim, cfg.interval_range,
-                                       spb, offset)
+                                       spb, offset, cfg.chord_dim)
         else:
             self.decoder = HierDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.conductor_hidden, cfg.conductor_layers,
@@ -52,24 +55,45 @@ class MusicVAE(nn.Module):
         mu, logvar = self.encoder(tokens, self.style_embed(style))
         return mu.float(), logvar.float().clamp(-12.0, 8.0)
 
-    def logits(self, z: torch.Tensor, style: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits (B, T, C); ``inputs`` (B, T) are the tokens fed (shifted right inside)."""
-        return self.decoder(z, self.style_embed(style), inputs)
+    def chord_vectors(self, chords: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        """Chord ids (B, K), one per equal part of the phrase (half bars), -> per-step embeddings
+        (B, T, Dc); None for a model without chords. No chords given = "no chord" everywhere."""
+        if self.chord_embed is None:
+            return None
+        steps = self.cfg.steps
+        if chords is None:
+            chords = torch.zeros(n, 2 * self.cfg.bars, dtype=torch.long, device=self.chord_embed.weight.device)
+        if steps % chords.shape[1]:
+            raise ValueError(f"{chords.shape[1]} chords do not split a {steps}-step phrase into equal parts")
+        return self.chord_embed(chords.long()).repeat_interleave(steps // chords.shape[1], dim=1)
+
+    def logits(self, z: torch.Tensor, style: torch.Tensor, inputs: torch.Tensor,
+               chords: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits (B, T, C); ``inputs`` (B, T) are the tokens fed (shifted right inside);
+        ``chords`` (B, K) chord ids per half bar (chord models only; None = no chord)."""
+        extra = self.chord_vectors(chords, len(z))
+        if extra is None:
+            return self.decoder(z, self.style_embed(style), inputs)
+        return self.decoder(z, self.style_embed(style), inputs, extra)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, style: torch.Tensor, temperature: float = 0.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, chords: torch.Tensor | None = None) -> torch.Tensor:
         """Decode fed with its own outputs -> tokens (B, T) int64 (temperature 0 = argmax)."""
-        return self.decoder.sample(z, self.style_embed(style), temperature, generator)
+        extra = self.chord_vectors(chords, len(z))
+        if extra is None:
+            return self.decoder.sample(z, self.style_embed(style), temperature, generator)
+        return self.decoder.sample(z, self.style_embed(style), temperature, generator, extra)
 
     # ------------------------------------------------------------------ objective
     def forward(self, tokens: torch.Tensor, style: torch.Tensor, beta: float = 1.0, free_bits: float = 0.0,
-                p_teacher: float = 1.0, sample_latent: bool = True) -> dict[str, torch.Tensor]:
+                p_teacher: float = 1.0, sample_latent: bool = True,
+                chords: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Loss and its parts for a batch.
 
         Parameters
         ----------
-        tokens : (B, T) int64 ; style : (B,) int64
+        tokens : (B, T) int64 ; style : (B,) int64 ; chords : (B, K) int64 per half bar, or None
         beta : weight of the KL penalty ; free_bits : KL below this (in bits) is not penalised
         p_teacher : scheduled sampling; each input token is the ground truth with this
             probability, else the model's own prediction from a first teacher-forced pass
@@ -85,11 +109,11 @@ class MusicVAE(nn.Module):
         inputs = tokens
         if p_teacher < 0.999 and self.training:
             with torch.no_grad():
-                first = self.logits(z, style, tokens)
+                first = self.logits(z, style, tokens, chords)
                 pred = torch.distributions.Categorical(logits=first.float()).sample()
             keep = torch.rand(tokens.shape, device=tokens.device) < p_teacher
             inputs = torch.where(keep, tokens, pred)
-        logits = self.logits(z, style, inputs).float()
+        logits = self.logits(z, style, inputs, chords).float()
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1), reduction="none")
         recon = ce.view(tokens.shape).sum(1).mean()
         kl_each = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)

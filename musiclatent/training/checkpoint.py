@@ -188,15 +188,30 @@ def warm_start_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor])
     """Copy the tensors whose name and shape match ``model``; returns the names left as initialised.
 
     Used by ``train --init-from`` to fine-tune a trained model, e.g. on a user's own
-    styles (the style table is re-learned when the style count differs).
+    styles or with chords.
+    A tensor that grew (more styles, or a layer with a new input such as the chord embedding)
+    gets the old values in its leading block: new input columns start at zero, so the grown
+    model computes what the old one did until training moves them; new rows (styles) keep
+    their fresh initialisation.
     """
     expected = model.state_dict()
     same = {k: v.to(expected[k].dtype) for k, v in tensors.items()
             if k in expected and v.shape == expected[k].shape}
     if not same:
         raise CheckpointError("--init-from: no weight matches this model's shape; use the same preset")
+    for k, v in tensors.items():
+        if k in expected and k not in same and _grows_into(v.shape, expected[k].shape):
+            grown = expected[k].clone()
+            if grown.ndim == 2 and grown.shape[1] > v.shape[1]:
+                grown[:, v.shape[1]:] = 0.0
+            grown[tuple(slice(0, n) for n in v.shape)] = v.to(grown.dtype)
+            same[k] = grown
     model.load_state_dict(same, strict=False)
     return sorted(set(expected) - set(same))
+
+
+def _grows_into(old: torch.Size, new: torch.Size) -> bool:
+    return len(old) == len(new) and all(a <= b for a, b in zip(old, new)) and tuple(old) != tuple(new)
 
 
 MAX_CONFIG_SIZE = 1 << 14  # no real model has a width, layer count or bar count near this
@@ -205,7 +220,7 @@ MAX_CONFIG_SIZE = 1 << 14  # no real model has a width, layer count or bar count
 def _config_problem(mc: ModelConfig) -> str | None:
     """Why a model config read from a file cannot build a model (None if it can)."""
     for f in dataclasses.fields(mc):
-        value, lowest = getattr(mc, f.name), 0 if f.name in ("pos_dim", "interval_range") else 1
+        value, lowest = getattr(mc, f.name), 0 if f.name in ("pos_dim", "interval_range", "chord_dim") else 1
         if isinstance(f.default, int) and not (type(value) is int and lowest <= value <= MAX_CONFIG_SIZE):
             return f"{f.name} must be an integer in [{lowest}, {MAX_CONFIG_SIZE}], not {value!r}"
     if type(mc.dropout) not in (int, float) or not 0.0 <= mc.dropout < 1.0:

@@ -22,7 +22,7 @@ from musiclatent.training.checkpoint import (CheckpointError, build_checked, fin
                                              model_config_from, optimizer_from_tensors, read_config, save_training_checkpoint,
                                              warm_start_weights)
 from musiclatent.config import ModelConfig, TrainConfig
-from musiclatent.data.dataset import PhraseSet, load_dataset, random_batch
+from musiclatent.data.dataset import random_chord_batch, PhraseSet, load_dataset, random_batch
 from musiclatent.models.vae import MusicVAE
 from musiclatent.models.builders import build_vae
 from musiclatent.presets import get_preset
@@ -66,14 +66,16 @@ def estimate_metrics(model: MusicVAE, data: PhraseSet, batches: int, batch_size:
     pick = np.sort(np.random.default_rng(0).permutation(len(data))[:n])
     tok = torch.from_numpy(data.tokens[pick].astype(np.int64))
     sty = torch.from_numpy(data.style[pick])
+    chords = torch.from_numpy(data.chords[pick].astype(np.int64)) if getattr(model.cfg, "chord_dim", 0) else None
     tf_acc, samp_acc, nll, kl = [], [], [], []
     for i in range(0, n, batch_size):
         x, s = tok[i:i + batch_size], sty[i:i + batch_size]
+        kw = {"chords": chords[i:i + batch_size]} if chords is not None else {}
         with autocast(bf16):
-            parts = model(x, s, sample_latent=False)
+            parts = model(x, s, sample_latent=False, **kw)
             if sampled:
                 mu, _ = model.encode(x, s)
-                out = model.sample(mu, s, temperature=0.0)
+                out = model.sample(mu, s, temperature=0.0, **kw)
                 samp_acc.append((out == x).float().mean().item() * len(x))
         tf_acc.append(parts["accuracy"].item() * len(x))
         nll.append(parts["nll_per_step"].item() * len(x))
@@ -149,7 +151,7 @@ def _weights_file(source: str | Path) -> Path:
 def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool = False,
           max_steps: int | None = None, threads: int | None = None, bf16: bool | None = None,
           progress: bool = True, overrides: dict | None = None, init_from: str | Path | None = None,
-          dropout: float | None = None) -> dict:
+          dropout: float | None = None, base_model: str | None = None) -> dict:
     """Train (or resume) a model; returns the last logged metrics.
 
     ``dropout`` overrides the preset's decoder dropout. It adds no weights, so a fine-tune may
@@ -192,7 +194,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     else:
         # a dataset measured in bars of another meter (prepare --model-meter) makes a model of that meter
         meter = tuple(data.manifest.get("meter", p.model.meter))
-        mc = dataclasses.replace(p.model, styles=data.style_names, meter=meter)
+        mc = dataclasses.replace(p.model, styles=data.style_names, meter=meter,
+                                 base_model=base_model or p.model.base_model)
         if data.steps != mc.steps:
             raise ValueError(f"dataset has {data.steps}-step phrases but preset {preset!r} expects "
                              f"{mc.steps} ({mc.bars} bars of {meter[0]}/{meter[1]}); prepare with --bars {mc.bars}")
@@ -230,6 +233,7 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
     train_set, val_set = data.train(), data.validation()
     tokens = torch.from_numpy(train_set.tokens)
     styles = torch.from_numpy(train_set.style)
+    chords = torch.from_numpy(train_set.chords.astype(np.int64)) if mc.chord_dim else None
     # a latent-seq model trains on cached chunk latents rather than on tokens
     source = model.batch_source(data_dir, train_set, tc) if hasattr(model, "batch_source") else None
     if rank == 0:
@@ -260,12 +264,17 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         t0 = time.time()
         for group in opt.param_groups:
             group["lr"] = get_lr(step, tc)
+        kw = {}
         if source is not None:
             x, s = source.draw(tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
+        elif chords is not None:
+            x, s, kw["chords"] = random_chord_batch(tokens, styles, chords, tc.batch_size, gen, tc.augment_semitones,
+                                                    tc.style_dropout, tc.chord_dropout)
         else:
             x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
         with autocast(tc.bf16):
-            parts = ddp(x, s, beta=get_beta(step, tc), free_bits=tc.free_bits, p_teacher=get_teacher_prob(step, tc))
+            parts = ddp(x, s, beta=get_beta(step, tc), free_bits=tc.free_bits, p_teacher=get_teacher_prob(step, tc),
+                        **kw)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
