@@ -113,46 +113,6 @@ def _finish(result, args, label: str) -> int:
     return 0
 
 
-def cmd_sample(args) -> int:
-    from musiclatent.generation import studio
-
-    meter = _sample_meter(args)
-    ml = _load(args, args.bars, meter)
-    if (done := _drums(ml, args, "sample")) is not None:
-        return done
-    if meter is not None and ml.representation.name == "melody":
-        from musiclatent.generation.meters import meter_text, shipped_meters
-
-        model_meter = pretrained_meter(ml)
-        if model_meter != meter and not (meter in ((2, 4), (2, 2)) and model_meter == (4, 4)):
-            from musiclatent.cli.main import UserError
-
-            raise UserError(f"--meter {meter_text(meter)}: {ml.name} is measured in {meter_text(model_meter)} bars; "
-                            f"the shipped models sample {', '.join(meter_text(m) for m in shipped_meters())}")
-    res = studio.sample(ml, n=args.n, bars=args.bars, style=args.style,
-                        temperature=0.5 if args.temperature is None else args.temperature, seed=args.seed,
-                        attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
-                        velocity=args.velocity, time_signature=meter)
-    return _finish(res, args, "sample")
-
-
-def pretrained_meter(ml) -> tuple[int, int]:
-    return tuple(int(v) for v in ml.meter)
-
-
-def _sample_meter(args):
-    from musiclatent.cli.main import UserError, parse_meter
-    from musiclatent.generation.meters import meter_text, shipped_meters
-
-    if args.meter is None:
-        return None
-    meter = parse_meter(args.meter)
-    if args.model is None and meter not in shipped_meters() and meter not in ((2, 4), (2, 2)):
-        raise UserError(f"--meter {meter_text(meter)}: the shipped models sample "
-                        f"{', '.join(meter_text(m) for m in shipped_meters())} (plus 2/4 and 2/2 in 4/4's bars)")
-    return meter
-
-
 def cmd_interpolate(args) -> int:
     from musiclatent.generation import studio
 
@@ -292,16 +252,6 @@ def cmd_demo(args) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("sample", help="draw new melodies from the prior")
-    _common(p)
-    p.add_argument("--n", type=int, default=4, help="number of melodies (default 4)")
-    p.add_argument("--bars", type=int, default=None,
-                   help="length in bars: 2 or 16 pick the model; longer chains phrases (default: the model's)")
-    p.add_argument("--meter", default=None, metavar="N/D",
-                   help="meter of the melodies: 4/4 (default), 3/4 (a waltz model) or 6/8 (a jig model); "
-                        "2/4 and 2/2 are written from 4/4 phrases")
-    p.set_defaults(func=cmd_sample)
-
     p = sub.add_parser("interpolate", help="morph song A into song B (any length, MIDI/ABC/MusicXML)",
                        description="Morph song A into song B. The morph takes A's tempo, instrument and meter: "
                                    "a waltz A is morphed by the 3/4 model and a jig A by the 6/8 model, and B is "

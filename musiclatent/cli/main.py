@@ -28,9 +28,11 @@ def _add_prepare(sub):
     p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
     p.add_argument("--track", default=None, help="force the melody track by index or name (default: automatic)")
     p.add_argument("--corpus", choices=["music21", "openewld", "chord-melody", "groove"], default=None,
+                   action="append",
                    help="also use a bundled corpus: music21 (melodies, 6 styles), openewld (lead sheets with chords, "
                         "style 'standards'), chord-melody (lead sheets with chords, style 'jazz-pop') or groove "
-                        "(the Groove MIDI Dataset's drums; implies --drums)")
+                        "(the Groove MIDI Dataset's drums; implies --drums); repeat it to join melody corpora, "
+                        "e.g. --corpus music21 --corpus openewld --corpus chord-melody")
     p.add_argument("--drums", action="store_true",
                    help="read drum parts (MIDI channel 10) into 2-bar groove windows instead of melodies")
     p.add_argument("--all-meters", action="store_true",
@@ -63,10 +65,14 @@ def cmd_prepare(args) -> int:
     if not args.inputs and not args.corpus:
         raise UserError("give input files/folders or --corpus music21 (or openewld, chord-melody, groove)")
     command = "musiclatent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if args.drums or args.corpus == "groove":
+    corpora = list(dict.fromkeys(args.corpus or []))
+    if "groove" in corpora and len(corpora) > 1:
+        raise UserError("--corpus groove (drums) does not join the melody corpora")
+    if args.drums or corpora == ["groove"]:
         from musiclatent.data.drums import prepare_drums
 
-        manifest = prepare_drums(args.inputs, args.out, bars=args.bars, corpus=args.corpus, command=command)
+        manifest = prepare_drums(args.inputs, args.out, bars=args.bars, corpus=corpora[0] if corpora else None,
+                                 command=command)
     else:
         from musiclatent.midi.melody import MODEL_METERS
 
@@ -77,7 +83,7 @@ def cmd_prepare(args) -> int:
         if meter != (4, 4) and args.all_meters:
             raise UserError("--all-meters reads every meter as 4/4 phrases; leave it out with --model-meter")
         manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
-                           corpus=args.corpus, progress=not args.quiet, command=command,
+                           corpus=corpora or None, progress=not args.quiet, command=command,
                            all_meters=args.all_meters, meter=meter,
                            force_meter=parse_meter(args.meter) if args.meter else None)
     skipped = manifest["files_skipped"]

@@ -99,6 +99,9 @@ def add_commands(sub) -> None:
         from musiclatent.cli import generate as cli_generate
     except ImportError:  # pragma: no cover - during bootstrapping
         return
+    from musiclatent.cli import sample as cli_sample
+
+    cli_sample.add_sample(sub, cli_generate._common)
     cli_generate.add_commands(sub)
 
     p = sub.add_parser("export-model", help="turn a training run into a shippable model folder")

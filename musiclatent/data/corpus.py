@@ -82,12 +82,19 @@ def corpus_entries(corpus: str, cache: Path) -> list[tuple[Path, str, str]]:
     raise ValueError(f"unknown corpus {corpus!r}; the built-in ones are {', '.join(BUILT_IN_CORPORA)}")
 
 
-def corpus_style_names(corpus: str | None) -> list[str]:
-    """The styles of a built-in corpus, in their fixed order ([] for none)."""
-    from musiclatent.data.leadsheets import LEADSHEET_CORPORA
-
+def corpus_names(corpus) -> list[str]:
+    """None, one corpus name or several (a list, or names joined by commas) -> a list of names."""
     if not corpus:
         return []
-    if corpus in LEADSHEET_CORPORA:
-        return [LEADSHEET_CORPORA[corpus].style]
-    return list(CORPUS_STYLES)
+    names = corpus.split(",") if isinstance(corpus, str) else list(corpus)
+    return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def corpus_style_names(corpus) -> list[str]:
+    """The styles of one or more built-in corpora, in their fixed order ([] for none)."""
+    from musiclatent.data.leadsheets import LEADSHEET_CORPORA
+
+    out: list[str] = []
+    for name in corpus_names(corpus):
+        out += [LEADSHEET_CORPORA[name].style] if name in LEADSHEET_CORPORA else list(CORPUS_STYLES)
+    return out

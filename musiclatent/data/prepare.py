@@ -30,7 +30,7 @@ from musiclatent.midi.io import MusicReadError, count_abc_tunes, find_music_file
 from musiclatent.midi.melody import Melody, melody_windows, meter_windows
 from musiclatent.representations import MELODY
 from musiclatent.data.chords import ChordTally, pack_chord_events, unpack_chord_events
-from musiclatent.data.corpus import corpus_entries, corpus_style_names
+from musiclatent.data.corpus import corpus_entries, corpus_names, corpus_style_names
 from musiclatent.data.leadsheets import LEADSHEET_CORPORA, leadsheet_credit
 
 FILES_PER_UNIT = 16
@@ -69,11 +69,12 @@ def is_validation(piece_id: str) -> bool:
     return piece_split(piece_id) == 1
 
 
-def plan_units(inputs: list[str], corpus: str | None = None, cache: str | os.PathLike = "corpus") -> list[Unit]:
+def plan_units(inputs: list[str], corpus: str | list[str] | None = None,
+               cache: str | os.PathLike = "corpus") -> list[Unit]:
     """Group inputs into work units, in a deterministic order (a lead-sheet corpus is unpacked into ``cache``)."""
     files: list[tuple[Path, str, str]] = []
-    if corpus:
-        files += corpus_entries(corpus, Path(cache))
+    for name in corpus_names(corpus):   # one or more built-in corpora
+        files += corpus_entries(name, Path(cache))
     for inp in inputs:
         base = Path(inp)
         for f, style in find_music_files([inp]):
@@ -259,7 +260,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
 
 
 def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: int = 1,
-            track: str | None = None, corpus: str | None = None, progress: bool = True,
+            track: str | None = None, corpus: str | list[str] | None = None, progress: bool = True,
             command: str = "", all_meters: bool = False, meter: tuple[int, int] = (4, 4),
             force_meter: tuple[int, int] | None = None) -> dict:
     """Build a dataset folder; returns its manifest. Resumes from existing shards.
@@ -295,8 +296,12 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
             bar.update(1)
     bar.close()
     arrays, manifest = merge_shards(paths, bars, corpus_style_names(corpus), all_meters, meter,
-                                    require_chords=corpus in LEADSHEET_CORPORA)
-    manifest.update(leadsheet_credit(corpus))
+                                    require_chords=any(c in LEADSHEET_CORPORA for c in corpus_names(corpus)))
+    credits = {c: leadsheet_credit(c) for c in corpus_names(corpus) if leadsheet_credit(c)}
+    if len(credits) == 1:
+        manifest.update(next(iter(credits.values())))
+    elif credits:
+        manifest["corpora"] = credits
     manifest["command"] = command
     manifest["units"] = len(units)
     if manifest["phrases"]:

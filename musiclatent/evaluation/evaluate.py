@@ -116,13 +116,15 @@ def score_batched(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch
 # --------------------------------------------------------------------------- sections
 
 @torch.no_grad()
-def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch: int) -> dict[str, np.ndarray]:
+def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch: int,
+                           chords: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Encode with mu, then decode teacher-forced and fed with own argmax outputs.
 
     Parameters
     ----------
     model : MusicVAE (or anything with ``encode``, ``logits`` and ``sample`` like it)
     tokens : np.ndarray, shape (n, T), int ; styles : np.ndarray, shape (n,), model style ids
+    chords : np.ndarray, shape (n, K), optional: the phrases' chords, for a chord model
 
     Returns
     -------
@@ -133,11 +135,12 @@ def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch:
     for s in _chunks(len(tokens), batch):
         x = torch.as_tensor(np.asarray(tokens[s], np.int64))
         st = torch.as_tensor(np.asarray(styles[s], np.int64))
+        kw = {"chords": torch.as_tensor(np.asarray(chords[s], np.int64))} if chords is not None else {}
         mu, logvar = model.encode(x, st)
-        logits = model.logits(mu, st, x).float()
+        logits = model.logits(mu, st, x, **kw).float()
         ce = F.cross_entropy(logits.transpose(1, 2), x, reduction="none")
         parts["teacher_forced"].append(logits.argmax(-1).numpy())
-        parts["sampled"].append(model.sample(mu, st, temperature=0.0).numpy())
+        parts["sampled"].append(model.sample(mu, st, temperature=0.0, **kw).numpy())
         parts["nll"].append(ce.mean(1).numpy())
         parts["kl"].append((0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)).numpy())
         parts["mu"].append(mu.numpy())
@@ -151,9 +154,10 @@ def _overall_and_per_style(pred, target, styles, names, notes_only=False) -> dic
 
 
 def reconstruction_section(model, tokens: np.ndarray, styles: np.ndarray, style_names: list[str],
-                           batch: int) -> dict:
-    """The reconstruction keys of the result; tokens (n, T), styles (n,) model ids."""
-    out = reconstruction_outputs(model, tokens, styles, batch)
+                           batch: int, chords: np.ndarray | None = None) -> dict:
+    """The reconstruction keys of the result; tokens (n, T), styles (n,) model ids, chords (n, K) for
+    a chord model (None: no chord)."""
+    out = reconstruction_outputs(model, tokens, styles, batch, chords)
     names = {i: n for i, n in enumerate(style_names) if (styles == i).any()}
     return {
         "recon_accuracy_teacher_forced": _overall_and_per_style(out["teacher_forced"], tokens, styles, names),
@@ -346,7 +350,8 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
     ml.model.eval()
 
     sizes = {"reconstruction": 1, "realism": min(settings.samples - 1, len(tokens) - 1),
-             "interpolation": min(settings.pairs, len(tokens) - 1), "style": 1, "samples": settings.style_samples}
+             "interpolation": min(settings.pairs, len(tokens) - 1), "style": 1, "samples": settings.style_samples,
+             "chords": 1}
 
     def timed(name, fn):
         if name in settings.sections and sizes[name] > 0:
@@ -361,7 +366,8 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
         n = len(tokens) if settings.max_phrases <= 0 else min(settings.max_phrases, len(tokens))
         rows = np.sort(rng.permutation(len(tokens))[:n])
         result["data"]["reconstruction_phrases"] = int(n)
-        return reconstruction_section(ml.model, tokens[rows], st[rows], ml.styles, settings.batch_size)
+        chords = data.chords[mask][rows] if ml.takes_chords else None
+        return reconstruction_section(ml.model, tokens[rows], st[rows], ml.styles, settings.batch_size, chords)
 
     result.update(timed("reconstruction", recon) or {})
     result["realism"] = timed("realism", lambda: realism_section(ml, tokens, st, settings, rng))
@@ -379,9 +385,14 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
         return {"classifier": info, **out}
 
     result["style"] = timed("style", style)
+    if ml.steps_per_bar == 16 and (data.chords[mask] > 0).all(1).any():   # held-out phrases with chords
+        from musiclatent.evaluation.chords import chord_section
+
+        result["chords"] = timed("chords", lambda: chord_section(
+            ml, tokens, data.chords[mask], settings.samples, settings.temperature, settings.seed + 3))
     result["samples"] = timed("samples", lambda: long_form.samples_section(
         ml, tokens, st, settings.style_samples, settings.temperature, settings.seed + 2, settings.batch_size))
-    for key in ("realism", "interpolation", "style", "samples"):
-        if result[key] is None:
+    for key in ("realism", "interpolation", "style", "samples", "chords"):
+        if result.get(key, 0) is None:
             del result[key]
     return result

@@ -120,6 +120,10 @@ def format_table(result: dict) -> str:
         from musiclatent.evaluation.long_form import samples_lines
 
         lines += [""] + samples_lines(result["samples"])
+    if "chords" in result:
+        from musiclatent.evaluation.chords import chord_lines
+
+        lines += [""] + chord_lines(result["chords"])
     secs = result.get("seconds", {})
     if secs:
         lines += ["", "seconds: " + ", ".join(f"{k} {v:g}" for k, v in secs.items())]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SECTIONS = ("reconstruction", "realism", "interpolation", "style", "samples")
+SECTIONS = ("reconstruction", "realism", "interpolation", "style", "samples", "chords")
 
 
 @dataclass(frozen=True)

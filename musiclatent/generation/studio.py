@@ -39,6 +39,8 @@ class Result:
     program: int = DEFAULT_PROGRAM
     velocity: int = DEFAULT_VELOCITY
     notes: list[str] = field(default_factory=list)
+    chords: dict[str, np.ndarray] = field(default_factory=dict)   # file stem -> chord id per half bar (c,)
+    chord_program: int = 0                                          # General MIDI program of the chord track
 
     def tokens(self, stem: str) -> list[np.ndarray]:
         return [self.segments[name] for name in self.files[stem]]
@@ -64,21 +66,43 @@ def _export_settings(mel: Melody | None, qpm, program, velocity, time_signature=
 def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, temperature: float = 0.5,
            seed: int | None = 0, attributes: dict | None = None, qpm: float | None = None,
            program: int | None = None, velocity: int | None = None,
-           time_signature: tuple[int, int] | None = None) -> Result:
+           time_signature: tuple[int, int] | None = None, chords=None, chords_per_bar: int = 1,
+           chord_program: int = 0) -> Result:
     """n melodies of ``bars`` bars; longer than the model's phrase means a chain of
     phrases along a latent walk (each next z = 0.8 z + 0.6 eps, in the style prior's frame
-    when the model has one: :meth:`MusicLatent.walk_latents`)."""
+    when the model has one: :meth:`MusicLatent.walk_latents`).
+
+    ``chords`` (a progression of chord ids, :func:`~musiclatent.representations.chords.parse_progression`)
+    repeats over the bars, one chord a bar (or a half bar with ``chords_per_bar=2``); a chord model
+    plays over them, and every file gets a block-chord track (``chord_program``)."""
     bars = bars or ml.bars
     k = max(1, int(np.ceil(bars / ml.bars)))
     rng = np.random.default_rng(seed)
     z = ml.prior_latents(n, style, temperature, rng)
     walk = ml.walk_latents(z, k - 1, 0.8, style, rng, spread=ml.prior.spread(temperature) if ml.prior else 1.0)
     zs = np.concatenate([z[:, None], walk.transpose(1, 0, 2)], 1).reshape(-1, ml.z_dim) + ml.attribute_offset(attributes)
-    toks = ml.decode(zs, style, temperature, seed).reshape(n, k, ml.steps)
+    per_half = progression_halves(chords, k * ml.bars, chords_per_bar) if chords is not None else None
+    rows = np.tile(per_half.reshape(k, -1), (n, 1)) if per_half is not None else None
+    toks = ml.decode(zs, style, temperature, seed, chords=rows).reshape(n, k, ml.steps)
     keep = bars * ml.steps // ml.bars
     segs = {f"sample_{i + 1:02d}": toks[i].reshape(1, -1)[:, :keep] for i in range(n)}
     q, ts, prog, vel = _export_settings(None, qpm, program, velocity, time_signature or ml.meter)
-    return Result(segs, {name: [name] for name in segs}, q, ts, prog, vel)
+    notes = [] if per_half is None or ml.takes_chords else [
+        f"{ml.name} does not hear chords: the melodies ignore them; the chord track is written beside them"]
+    return Result(segs, {name: [name] for name in segs}, q, ts, prog, vel, notes,
+                  {name: per_half[:2 * bars] for name in segs} if per_half is not None else {}, chord_program)
+
+
+def progression_halves(chords, bars: int, chords_per_bar: int = 1) -> np.ndarray:
+    """A progression (chord ids) repeated over ``bars`` 4/4 bars, one chord a bar (or a half bar
+    with ``chords_per_bar=2``) -> the chord of every half bar, (2 * bars,) int64."""
+    prog = np.asarray(chords, np.int64).reshape(-1)
+    if not len(prog):
+        raise ValueError("the chord progression is empty")
+    if chords_per_bar not in (1, 2):
+        raise ValueError(f"chords_per_bar is 1 or 2, not {chords_per_bar}")
+    halves = np.repeat(prog, 2 // chords_per_bar)
+    return np.resize(halves, 2 * bars)
 
 
 def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, temperature: float = 0.0,
@@ -203,7 +227,8 @@ def write_result(result: Result, out_dir: str | Path, wav: bool = False, png: bo
     written = []
     for stem, names in result.files.items():
         pm = notes_to_pretty_midi(result.file_notes(stem), qpm=result.qpm, time_signature=result.time_signature,
-                                  program=result.program, velocity=result.velocity, name=f"{name} {stem}")
+                                  program=result.program, velocity=result.velocity, name=f"{name} {stem}",
+                                  chords=result.chords.get(stem), chord_program=result.chord_program)
         written.append(write_midi(out_dir / f"{stem}.mid", pm))
         if wav:
             written.append(write_wav(out_dir / f"{stem}.wav", pm))

@@ -306,6 +306,14 @@ def chord_tone_share(notes: np.ndarray, chords: np.ndarray, steps_per_chord: int
 
     Notes under "no chord" or after the last chord are not counted. Returns NaN when no note counts.
     """
+    hits, total = chord_tone_hits(notes, chords, steps_per_chord, strong_steps, steps_per_bar)
+    return hits / total if total else float("nan")
+
+
+def chord_tone_hits(notes: np.ndarray, chords: np.ndarray, steps_per_chord: int = STEPS_PER_HALF_BAR,
+                    strong_steps: tuple[int, ...] = STRONG_STEPS, steps_per_bar: int = 16) -> tuple[int, int]:
+    """(strong-beat notes on a chord tone, strong-beat notes under a chord): the counts behind
+    :func:`chord_tone_share`, for pooling over many phrases."""
     notes = np.asarray(notes, dtype=np.int64).reshape(-1, 3)
     chords = np.asarray(chords, dtype=np.int64).reshape(-1)
     strong = np.isin(notes[:, 1] % steps_per_bar, strong_steps) & (notes[:, 1] >= 0)
@@ -318,7 +326,7 @@ def chord_tone_share(notes: np.ndarray, chords: np.ndarray, steps_per_chord: int
             continue
         total += 1
         hits += (pitch % 12) in chord_pitch_classes(cid)
-    return hits / total if total else float("nan")
+    return hits, total
 
 
 def chord_block_notes(chords: np.ndarray, steps_per_chord: int = STEPS_PER_HALF_BAR, low: int = 48) -> np.ndarray:

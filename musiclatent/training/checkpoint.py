@@ -115,6 +115,8 @@ def _refuse_pickle(path: Path) -> None:
             head = fh.read(16)
     except OSError as err:
         raise CheckpointError(f"cannot read {path}: {err}") from None
+    if head[8:9] == b"{":   # safetensors: an 8-byte header length (any first byte), then the JSON header
+        return
     if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
         raise CheckpointError(f"{path} is a pickle/zip file, not safetensors; refusing to load it")
 
