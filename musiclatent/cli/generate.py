@@ -84,10 +84,15 @@ def _drums(ml, args, command: str):
 
 
 def _read(path, track, meter=None):
+    """A song with its chords, if it has any (chord symbols, a score's parts, MIDI accompaniment)."""
     from musiclatent.cli.main import parse_meter
-    from musiclatent.midi.io import read_melody
+    from musiclatent.midi.io import read_song
 
-    return read_melody(path, track=track, meter=parse_meter(meter) if meter else None)
+    mel = read_song(path, track=track, meter=parse_meter(meter) if meter else None)
+    info = mel.track.get("chords")
+    if info:
+        print(f"{path}: chords from {info.get('source')} ({info.get('changes')} changes)")
+    return mel
 
 
 def _model_and_song(args, path, track):

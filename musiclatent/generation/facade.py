@@ -269,11 +269,13 @@ class MusicLatent:
         return np.stack([slerp(z_a, z_b, t) for t in ts])
 
     def interpolate(self, tokens_a, tokens_b, steps: int = 5, style=None, temperature: float = 0.0,
-                    seed: int | None = 0, attributes: dict[str, float] | None = None) -> np.ndarray:
-        """Phrase-wise slerp from A to B: (n, T), (n, T) -> (steps, n, T) tokens."""
+                    seed: int | None = 0, attributes: dict[str, float] | None = None, chords=None) -> np.ndarray:
+        """Phrase-wise slerp from A to B: (n, T), (n, T) -> (steps, n, T) tokens; ``chords`` (steps, n, K)
+        or None: the chords each step's phrases are decoded over (a chord model hears them)."""
         za, zb = self.encode(tokens_a, style), self.encode(tokens_b, style)
         path = self.interpolate_latents(za, zb, steps) + self.attribute_offset(attributes)
-        flat = self.decode(path.reshape(-1, self.z_dim), style, temperature, seed)
+        flat = self.decode(path.reshape(-1, self.z_dim), style, temperature, seed,
+                           None if chords is None else np.asarray(chords).reshape(len(path) * len(za), -1))
         return flat.reshape(len(path), -1, self.steps)
 
     def style_mean(self, style) -> np.ndarray:
@@ -281,8 +283,8 @@ class MusicLatent:
         return self.extras.get(key, np.zeros(self.z_dim, np.float32))
 
     def restyle(self, tokens, target_style, strength: float = 1.0, source_style=None, temperature: float = 0.0,
-                seed: int | None = 0, attributes: dict[str, float] | None = None) -> np.ndarray:
-        """Play phrases in another style; (n, T) -> (n, T).
+                seed: int | None = 0, attributes: dict[str, float] | None = None, chords=None) -> np.ndarray:
+        """Play phrases in another style; (n, T) -> (n, T), over their ``chords`` (n, K) if given.
 
         The phrases are encoded unconditioned (so z keeps their style), then moved by
         ``strength`` s in [0, 1]: z' = z + s * (0.5 (m_t - z) + (m_t - m_s)), i.e. blended
@@ -294,20 +296,19 @@ class MusicLatent:
         With a style prior, the move is z' = z + s (c_t(M(z)) - z): M is the optimal-transport
         map from the source style's Gaussian to the target's (the source guessed by the prior's
         critic when unknown), which keeps the phrase's place within its style, and c_t the latent
-        constraint that then moves it until the critic hears the target style.
-        """
+        constraint that then moves it until the critic hears the target style."""
         if not 0.0 <= float(strength) <= 1.0:
             raise ValueError(f"strength must lie in [0, 1], got {strength}")
         target = self.style_id(target_style)
         z = self.encode(tokens, None)
         if strength <= 0:
-            return self.decode(z + self.attribute_offset(attributes), None, temperature, seed)
+            return self.decode(z + self.attribute_offset(attributes), None, temperature, seed, chords)
         if self.prior is not None and target > 0:
             src = (np.full(len(z), self.style_id(source_style), np.int64)
                    if source_style not in (None, "", STYLE_ANY) else self.prior.guess_style(z))
             moved = self.prior.constrain(self.prior.transport(z, src, target), target)
             z = z + float(strength) * (moved - z) + self.attribute_offset(attributes)
-            return self.decode(z.astype(np.float32), target, temperature, seed)
+            return self.decode(z.astype(np.float32), target, temperature, seed, chords)
         m_t = self.style_mean(target)
         if source_style not in (None, "", STYLE_ANY):
             m_s = self.style_mean(source_style)
@@ -316,11 +317,11 @@ class MusicLatent:
             m_s = np.mean(means, axis=0) if means else np.zeros(self.z_dim, np.float32)
         s = float(strength)
         z = z + s * (0.5 * (m_t - z) + (m_t - m_s)) + self.attribute_offset(attributes)
-        return self.decode(z.astype(np.float32), target, temperature, seed)
+        return self.decode(z.astype(np.float32), target, temperature, seed, chords)
 
     def variations(self, tokens, n: int = 4, similarity: float = 0.8, style=None, temperature: float = 0.0,
-                   seed: int | None = 0) -> np.ndarray:
-        """z' = s z + sqrt(1 - s^2) eps for each input phrase; (m, T) -> (n, m, T).
+                   seed: int | None = 0, chords=None) -> np.ndarray:
+        """z' = s z + sqrt(1 - s^2) eps for each input phrase; (m, T) -> (n, m, T), over ``chords`` (m, K).
 
         With a style prior the phrases are encoded under "any" and the step is taken in the
         whitened frame of ``style``'s Gaussian (:meth:`walk_latents`), so low similarity drifts
@@ -336,16 +337,14 @@ class MusicLatent:
         else:
             eps = rng.standard_normal((int(n),) + z.shape).astype(np.float32)
             zs = s * z[None] + np.sqrt(max(0.0, 1.0 - s * s)) * eps
-        return self.decode(zs.reshape(-1, self.z_dim), style, temperature, seed).reshape(int(n), len(z), self.steps)
+        tiled = None if chords is None else np.tile(np.asarray(chords), (int(n), 1))
+        return self.decode(zs.reshape(-1, self.z_dim), style, temperature, seed, tiled).reshape(int(n), len(z), self.steps)
 
     def continuation(self, tokens, n: int = 4, similarity: float = 0.9, style=None, temperature: float = 0.0,
-                     seed: int | None = 0) -> np.ndarray:
-        """Continue a melody with a latent walk from its last phrase; (m, T) -> the n new phrases (n, T).
-
-        z_0 is the last phrase's mean and z_{k+1} = s z_k + sqrt(1 - s^2) eps_k: each new phrase
-        is a variation of the one before it, so the line drifts away gradually (s = 1 repeats it).
-        With a style prior the walk runs in ``style``'s whitened frame (:meth:`walk_latents`).
-        """
+                     seed: int | None = 0, chords=None) -> np.ndarray:
+        """Continue a melody with a latent walk from its last phrase; (m, T) -> the n new phrases (n, T),
+        over ``chords`` (n, K) if given. z_0 is the last phrase's mean and z_{k+1} = s z_k + sqrt(1 - s^2) eps_k
+        (s = 1 repeats it); with a style prior the walk runs in ``style``'s whitened frame."""
         if not 0.0 <= float(similarity) <= 1.0:
             raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
         if int(n) < 1:
@@ -355,7 +354,7 @@ class MusicLatent:
             walk = self.walk_latents(self.encode(tokens, None)[-1:], int(n), float(similarity), style, rng)[:, 0]
         else:
             walk = latent_walk(self.encode(tokens, style)[-1], int(n), float(similarity), rng)
-        return self.decode(walk, style, temperature, seed)
+        return self.decode(walk, style, temperature, seed, chords)
 
     @torch.no_grad()
     def score(self, tokens, style=None, samples: int = 1, seed: int = 0) -> np.ndarray:

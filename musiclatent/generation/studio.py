@@ -129,8 +129,15 @@ def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, tem
                       meter=ml.meter)
     ia, ib, how = align_index(len(sa.phrases), len(sb.phrases), b_ends=True)
     oa, ob = held_into(sa.phrases), held_into(sb.phrases)
+    ca, cb = song_chords(ml, sa), song_chords(ml, sb)
+    cpath = None
+    if ca is not None or cb is not None:   # each step plays the chords of the nearer song (none: no chord)
+        ca = ca if ca is not None else np.zeros((len(sa.phrases), ml.steps // 8), np.int64)
+        cb = cb if cb is not None else np.zeros((len(sb.phrases), ml.steps // 8), np.int64)
+        cpath = np.stack([ca[ia] if 2 * k <= steps - 1 else cb[ib] for k in range(steps)])
     path = ml.interpolate(model_phrases(sa.phrases[ia]), model_phrases(sb.phrases[ib]), steps, style=style,
-                          temperature=temperature, seed=seed, attributes=attributes)      # (steps, n, T)
+                          temperature=temperature, seed=seed, attributes=attributes,
+                          chords=_heard(ml, cpath))      # (steps, n, T)
     # each step's phrases end their notes like those of the nearer song
     path = np.stack([seal(path[k], oa[ia] if 2 * k <= steps - 1 else ob[ib]) for k in range(steps)])
     segs = {"a_opening": seal(sa.phrases[:1], oa[:1]), "b_ending": seal(sb.phrases[-1:], ob[-1:])}
@@ -144,11 +151,47 @@ def interpolate_songs(ml: MusicLatent, a: Melody, b: Melody, steps: int = 5, tem
     files["morph"] = ["a_opening"] + [f"morph_{k + 1:02d}" for k in range(steps)] + ["b_ending"]
     segs["recon_a"], segs["recon_b"] = path[0], path[-1]
     files["recon_a"], files["recon_b"] = ["recon_a"], ["recon_b"]
+    seg_chords = {}
+    if cpath is not None:
+        seg_chords = {"a_opening": ca[:1], "b_ending": cb[-1:], "recon_a": cpath[0], "recon_b": cpath[-1],
+                      **{f"step_{k + 1:02d}": cpath[k] for k in range(steps)},
+                      **{f"morph_{k + 1:02d}": cpath[k, idx:idx + 1] for k, idx in enumerate(layout)}}
     q, ts, prog, vel = _export_settings(a, qpm, program, velocity)
     b_notes = [r.split(", and the result keeps")[0] + ("; the morph is written in A's meter, "
                "{}/{}".format(*ts) if ", and the result keeps" in r else "") for r in sb.notes]
-    notes = [how] + [f"A: {r}" for r in sa.notes] + [f"B: {r}" for r in b_notes]
-    return Result(segs, files, q, ts, prog, vel, notes)
+    notes = [how] + [f"A: {r}" for r in sa.notes] + [f"B: {r}" for r in b_notes] + _chord_remarks(ml, cpath)
+    return Result(segs, files, q, ts, prog, vel, notes, _chord_files(files, seg_chords))
+
+
+def _chord_remarks(ml: MusicLatent, chords) -> list[str]:
+    if chords is None:
+        return []
+    if ml.takes_chords:
+        return ["the input's chords are kept: the model plays over them and a chord track is written"]
+    return [f"the input's chords are written as a chord track ({ml.name} does not hear chords)"]
+
+
+def song_chords(ml: MusicLatent, song) -> np.ndarray | None:
+    """The chord of every half bar of a song's phrases, (n, K) with K = T / 8, when the song was read
+    with chords and the model's bars are 16-step 4/4 ones; else None."""
+    from musiclatent.representations.chords import events_to_chords
+
+    events = getattr(song.melody, "chords", None)
+    if events is None or not len(events) or ml.steps_per_bar != 16:
+        return None
+    k = ml.steps // 8
+    return events_to_chords(np.asarray(events), song.offset, len(song.phrases) * k).reshape(len(song.phrases), k)
+
+
+def _heard(ml: MusicLatent, chords):
+    """The chords a model decodes over: only a chord model hears them."""
+    return chords if chords is not None and ml.takes_chords else None
+
+
+def _chord_files(files: dict[str, list[str]], seg_chords: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each file's chord track (one id per half bar) from its segments' chords, when all have some."""
+    return {stem: np.concatenate([seg_chords[n].reshape(-1) for n in names])
+            for stem, names in files.items() if all(n in seg_chords for n in names)}
 
 
 def _respectful(out: np.ndarray, song, keep_rests: bool, keep_register: bool) -> np.ndarray:
@@ -174,13 +217,16 @@ def restyle_song(ml: MusicLatent, mel: Melody, target_style, strength: float = 1
     the rests / move the line to another octave.
     """
     song = song_phrases(mel, ml.steps, meter=ml.meter)
+    chords = song_chords(ml, song)
     src = source_style if source_style is not None else (mel.style if mel.style in ml.styles else None)
     out = ml.restyle(model_phrases(song.phrases), target_style, strength, source_style=src,
-                     temperature=temperature, seed=seed, attributes=attributes)
+                     temperature=temperature, seed=seed, attributes=attributes, chords=_heard(ml, chords))
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
     segs = {"original": song.phrases, "restyled": _respectful(out, song, keep_rests, keep_register)}
-    return Result(segs, {"original": ["original"], "restyled": ["restyled"]}, q, ts, prog, vel,
-                  song.notes + _respect_remarks(keep_rests, keep_register))
+    files = {"original": ["original"], "restyled": ["restyled"]}
+    return Result(segs, files, q, ts, prog, vel,
+                  song.notes + _respect_remarks(keep_rests, keep_register) + _chord_remarks(ml, chords),
+                  _chord_files(files, {k: chords for k in segs} if chords is not None else {}))
 
 
 def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8, style=None,
@@ -189,13 +235,16 @@ def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8,
     """n variations of a melody; files ``original`` and ``variation_NN``; rests and register
     as in :func:`restyle_song`."""
     song = song_phrases(mel, ml.steps, meter=ml.meter)
+    chords = song_chords(ml, song)
     out = ml.variations(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
-                        seed=seed)
+                        seed=seed, chords=_heard(ml, chords))
     segs = {"original": song.phrases,
             **{f"variation_{i + 1:02d}": _respectful(out[i], song, keep_rests, keep_register) for i in range(n)}}
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
-    return Result(segs, {k: [k] for k in segs}, q, ts, prog, vel,
-                  song.notes + _respect_remarks(keep_rests, keep_register))
+    files = {k: [k] for k in segs}
+    return Result(segs, files, q, ts, prog, vel,
+                  song.notes + _respect_remarks(keep_rests, keep_register) + _chord_remarks(ml, chords),
+                  _chord_files(files, {k: chords for k in segs} if chords is not None else {}))
 
 
 def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.9, style=None,
@@ -203,12 +252,15 @@ def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 
     """Continue a melody by n phrases; files ``continued`` (the song then the new phrases) and
     ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument."""
     song = song_phrases(mel, ml.steps, meter=ml.meter)
+    chords = song_chords(ml, song)
+    more = None if chords is None else chords[np.arange(n) % len(chords)]   # the song's progression again
     new = ml.continuation(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
-                          seed=seed)
+                          seed=seed, chords=_heard(ml, more))
     segs = {"original": song.phrases, "continuation": new}
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
-    return Result(segs, {"continued": ["original", "continuation"], "continuation": ["continuation"]},
-                  q, ts, prog, vel, song.notes)
+    files = {"continued": ["original", "continuation"], "continuation": ["continuation"]}
+    return Result(segs, files, q, ts, prog, vel, song.notes + _chord_remarks(ml, chords),
+                  _chord_files(files, {"original": chords, "continuation": more} if chords is not None else {}))
 
 
 def write_result(result: Result, out_dir: str | Path, wav: bool = False, png: bool = True,

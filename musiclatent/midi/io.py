@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from musiclatent.constants import MAX_FILE_BYTES, STEPS_PER_QUARTER
 from musiclatent.midi.formats import MUSIC_EXTENSIONS, MusicReadError, count_abc_tunes, sniff_format, split_abc_tunes
 from musiclatent.midi.guards import MAX_TUNES_TRIED
@@ -139,6 +141,23 @@ def read_melody(path: str | os.PathLike, track: str | int | None = None, style: 
     for _, result in read_melodies(path, track=track, style=style, steps_per_quarter=steps_per_quarter, data=data,
                                    tune_range=(0, MAX_TUNES_TRIED), meter=meter, strict=True):
         if isinstance(result, Melody):
+            return result
+        errors.append(str(result))
+    raise MusicReadError(errors[0] if errors else "no music found")
+
+
+def read_song(path: str | os.PathLike, track: str | int | None = None, meter: tuple[int, int] | None = None,
+              data: bytes | None = None) -> Melody:
+    """A song for the generation commands: :func:`read_melody` (strict about meters) plus its
+    chords in ``melody.chords`` when it has readable ones (chord symbols, a score's other parts or
+    MIDI accompaniment; how they were read is in ``melody.track["chords"]``)."""
+    errors = []
+    for _, result, reading in read_leadsheets(path, track=track, data=data, tune_range=(0, MAX_TUNES_TRIED),
+                                              meter=meter, strict=True):
+        if isinstance(result, Melody):
+            if reading is not None and reading.trusted and len(reading.events):
+                result.chords = np.asarray(reading.events, np.int32)
+                result.track["chords"] = reading.meta()
             return result
         errors.append(str(result))
     raise MusicReadError(errors[0] if errors else "no music found")

@@ -95,6 +95,7 @@ class Melody:
     style: str = ""
     track: dict = field(default_factory=dict)
     steps_per_quarter: int = STEPS_PER_QUARTER
+    chords: np.ndarray | None = None   # (k, 2) int32 chord events (start step, chord id), when read with chords
 
     def meta(self) -> dict:
         """JSON-ready description (everything but the arrays)."""

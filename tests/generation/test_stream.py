@@ -33,9 +33,11 @@ CROSSING = [(60, 0, 8), (62, 8, 28), (64, 28, 40), (65, 40, 64), (67, 70, 96), (
 
 
 def midi_notes(path, qpm: float) -> np.ndarray:
+    """The melody track's notes (not those of a chord track beside it)."""
     sec = 60.0 / qpm / 4
     pm = pretty_midi.PrettyMIDI(str(path))
-    out = [(n.pitch, round(n.start / sec), round(n.end / sec)) for i in pm.instruments for n in i.notes]
+    out = [(n.pitch, round(n.start / sec), round(n.end / sec)) for i in pm.instruments if i.name != "chords"
+           for n in i.notes]
     return np.asarray(sorted(out, key=lambda n: (n[1], n[0])), np.int32).reshape(-1, 3)
 
 
@@ -60,7 +62,7 @@ class Echo:
     def walk_latents(self, z, n, similarity, style=None, rng=None, spread=1.0):
         return np.zeros((n, len(z), self.z_dim), np.float32)
 
-    def decode(self, z, style=None, temperature=0.0, seed=None):
+    def decode(self, z, style=None, temperature=0.0, seed=None, chords=None):
         return np.resize(self.fixed, (len(z), self.steps))
 
     def interpolate(self, a, b, steps, **kw):
