@@ -21,9 +21,10 @@ if __package__ in (None, ""):  # run as `python demo/app.py`
 
 import gradio as gr
 
-from demo.handlers import BAR_CHOICES, MAX_SLOTS, Generator, Handlers
+from demo.chords import CHORDS_PER_BAR, MAX_PROGRESSION_CHARS
+from demo.handlers import BAR_CHOICES, MAX_SLOTS, Generator, Handlers, keywords_last
 from demo.lazy import warm_up_when_served
-from demo.meters import example_pairs, meter_last, meter_radio, morph_meter_help
+from demo.meters import example_pairs, meter_radio, morph_meter_help
 from demo.workspace import ExampleSongs, OutputStore
 
 log = logging.getLogger("musiclatent.demo")
@@ -128,12 +129,21 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
             style = gr.Dropdown(styles, value=styles[0], label="Style")
             bars = gr.Radio(list(BAR_CHOICES), value=BAR_CHOICES[0], label="Length (bars)")
             meter = meter_radio(generator)
+            with gr.Row():
+                chords = gr.Textbox("", label="Chords", placeholder="C G Am F", max_length=MAX_PROGRESSION_CHARS,
+                                    elem_id="gen-chords", scale=3,
+                                    info="Empty = no chords. Repeated over the bars, in 4/4; C, Am, G7, F#m7b5, "
+                                         "Bbmaj7, Dsus4, N.C. The MIDI gets a chord track.")
+                per_bar = gr.Radio([(str(k), k) for k in CHORDS_PER_BAR], value=CHORDS_PER_BAR[0],
+                                   label="Chords per bar", elem_id="gen-chords-per-bar", scale=1)
             temperature = gr.Slider(0.0, 1.5, value=0.5, step=0.05, label="Temperature",
                                     info="0 = the style's most typical melody, most likely notes; higher = more surprising")
             n = gr.Slider(1, MAX_SLOTS, value=4, step=1, label="Variations")
             with gr.Accordion("Sound, seed and attributes", open=False):
                 tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (quarter notes per minute)")
                 program = gr.Dropdown(instrument_choices(), value=0, label="Instrument (General MIDI)")
+                chord_program = gr.Dropdown(instrument_choices(), value=0, label="Chord instrument (General MIDI)",
+                                            elem_id="gen-chord-program")
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3)
                     dice = gr.Button("Random", scale=1, size="sm")
@@ -145,11 +155,13 @@ def build_generate_tab(h: Handlers, generator: Generator) -> None:
             archive = zip_button("Download all MIDI (.zip)", "gen-zip", "press Generate first")
             slots = result_slots("gen")
     inputs = [style, bars, temperature, n, tempo, program, seed, *sliders]
-    gr.Examples([[styles[min(1, len(styles) - 1)], 2, 0.3, 4, 0], [styles[0], 16, 0.6, 2, 7],
-                 [styles[-1], 2, 1.0, 8, 42]], [style, bars, temperature, n, seed], label="Try these settings")
+    gr.Examples([[styles[min(1, len(styles) - 1)], 2, 0.3, 4, 0, ""], [styles[0], 16, 0.6, 2, 7, ""],
+                 [styles[-1], 2, 1.0, 8, 42, ""], [styles[0], 16, 0.5, 4, 3, "C Am Dm7 G7"]],
+                [style, bars, temperature, n, seed, chords], label="Try these settings")
     dice.click(h.random_seed, None, seed, queue=False, api_visibility="private")
-    event = go.click(meter_last(h.generate, generator.attribute_names), [*inputs, meter], [*slots, archive, status],
-                     api_name="generate", concurrency_id="model")
+    later = {"meter": meter, "chords": chords, "chords_per_bar": per_bar, "chord_program": chord_program}
+    event = go.click(keywords_last(h.generate, generator.attribute_names, list(later)), [*inputs, *later.values()],
+                     [*slots, archive, status], api_name="generate", concurrency_id="model")
     enable_zip(event, archive, "Download all MIDI (.zip)")
 
 
@@ -233,12 +245,14 @@ def build_restyle_tab(h: Handlers, generator: Generator) -> None:
 
 
 def build_about_tab(generator: Generator) -> None:
-    rows = ["| model | phrase | meter | styles | attributes | latent size | decoder |", "|---|---|---|---|---|---|---|"]
-    models = generator.described()   # the served models and the shipped meter models
+    rows = ["| model | phrase | meter | styles | attributes | latent size | decoder | chords |",
+            "|---|---|---|---|---|---|---|---|"]
+    models = generator.described()   # the served models, the shipped meter models and chord model
     for name, ml in models.items():
         d = ml.describe()
         rows.append(f"| {name} | {d['bars']} bars | {d.get('meter', '4/4')} | {', '.join(d['styles'][1:]) or '-'} | "
-                    f"{', '.join(d['attributes']) or '-'} | {d['z_dim']} | {d['decoder']} |")
+                    f"{', '.join(d['attributes']) or '-'} | {d['z_dim']} | {d['decoder']} | "
+                    f"{'plays over them' if d.get('chords') else '-'} |")
     gr.Markdown("### Models\n" + "\n".join(rows))
     for name, ml in models.items():
         with gr.Accordion(f"Model card: {name}", open=len(models) == 1):

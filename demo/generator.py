@@ -9,6 +9,11 @@ model is in ``musiclatent/pretrained/``
 (:func:`~musiclatent.generation.meters.pretrained_for_meter`). Such a model is
 described when first asked for and loaded on its first request, like the
 served ones; nothing here loads weights by itself.
+
+Melodies over chords are sampled by the family's shipped chord model
+(``melody-2bar-chords``, the model ``musiclatent sample --chords`` uses) when
+it is shipped, described and loaded the same way; without one, the picked model
+samples and the chords are only written beside its melodies.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from musiclatent.constants import STYLE_ANY
+from musiclatent.constants import PRETRAINED_DIR, STYLE_ANY
 from musiclatent.generation.attributes import ATTRIBUTES
 from musiclatent.generation.meters import meter_text, pretrained_for_meter, shipped_meters
 from musiclatent.midi.melody import model_meter_for
@@ -28,12 +33,20 @@ if TYPE_CHECKING:  # the facade imports torch, which the page does not need to b
     from musiclatent.generation.facade import MusicLatent
 
 COMMON_TIME = (4, 4)
+# the shipped model that plays over chords, as musiclatent.cli.sample.CHORD_MODEL (not imported:
+# the CLI imports the app)
+CHORD_MODEL = "melody-2bar-chords"
 
 
 def model_meter(model) -> tuple[int, int]:
     """The meter whose bars a model (loaded or not) is measured in; 4/4 for one that does not say."""
     num, den = getattr(model, "meter", COMMON_TIME)
     return int(num), int(den)
+
+
+def takes_chords(model) -> bool:
+    """True for a chord model (loaded or not): its decoder hears the chord of every half bar."""
+    return bool(getattr(model, "takes_chords", False))
 
 
 class Generator:
@@ -123,7 +136,8 @@ class Generator:
         return None if name is None or name == model.name else name
 
     def meter_model(self, name: str):
-        """A served model, or a shipped meter model described on first use (a LazyModel, one per name)."""
+        """A served model, or a shipped meter or chord model described on first use (a LazyModel,
+        one per name)."""
         if name in self.models:
             return self.models[name]
         with self._lock:
@@ -137,9 +151,26 @@ class Generator:
         name = self.reader_name(model, meter)
         return resolve(model if name is None else self.meter_model(name))
 
-    def for_sampling(self, bars: int, meter=None) -> MusicLatent:
-        """The loaded model that samples ``bars``-bar melodies in ``meter`` (default: in its own)."""
+    # ------------------------------------------------------------------ chords
+    def chord_model_name(self, model) -> str | None:
+        """The shipped chord model that plays over chords in place of ``model`` (loaded or not):
+        ``NAME-chords`` of its family, else :data:`CHORD_MODEL`; None when ``model`` hears chords
+        itself or no chord model is shipped."""
+        if takes_chords(model):
+            return None
+        for name in (f"{model.name}-chords", CHORD_MODEL):
+            if name in self.models or (PRETRAINED_DIR / name / "model.safetensors").exists():
+                return name
+        return None
+
+    def for_sampling(self, bars: int, meter=None, chords: bool = False) -> MusicLatent:
+        """The loaded model that samples ``bars``-bar melodies in ``meter`` (default: in its own);
+        with ``chords``, the chord model of its family when one is shipped (4/4 only: the caller
+        checks the meter)."""
         model = self._for_bars(bars)
+        if chords:
+            name = self.chord_model_name(model)
+            return resolve(model if name is None else self.meter_model(name))
         if meter is None or model_meter_for(meter) == model_meter(model):
             return resolve(model)
         name = self.reader_name(model, meter)
@@ -149,11 +180,15 @@ class Generator:
         return resolve(self.meter_model(name))
 
     def described(self) -> dict:
-        """Every model the page can run: the served ones, then the shipped meter models, by name."""
+        """Every model the page can run: the served ones, the shipped meter models, then the
+        shipped chord model, by name."""
         out = dict(self.models)
         first = self.entry(None)
         for meter in self.meters:
             name = self.reader_name(first, meter)
             if name is not None and name not in out:
                 out[name] = self.meter_model(name)
+        name = self.chord_model_name(first)
+        if name is not None and name not in out:
+            out[name] = self.meter_model(name)
         return out

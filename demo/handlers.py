@@ -11,6 +11,7 @@ into a fresh request folder and labels the results.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import random
 import re
@@ -24,9 +25,12 @@ import gradio as gr
 from musiclatent.generation import studio
 from musiclatent.constants import DEFAULT_PROGRAM, STYLE_ANY
 from musiclatent.generation.export import write_pianoroll_png
+from musiclatent.generation.meters import meter_text
 from musiclatent.generation.songs import count
 from musiclatent.midi.io import MusicReadError
 
+from .chords import (check_chord_meter, chords_left_out, chords_per_bar_choice, progression_choice,
+                     progression_line, song_chords_line)
 from .generator import Generator  # noqa: F401  (demo.app and the tests import it from here)
 from .meters import meter_choice, meter_remarks, morph_meter_remark, song_meter_line
 from .selection import bar_choice, describe_selection, select_bars
@@ -87,6 +91,24 @@ def user_errors(fn):
     return wrapper
 
 
+def keywords_last(fn, more_names: list[str], keywords: list[str]):
+    """``fn`` called with its page inputs, then the values of ``keywords`` last, as keywords:
+    ``call(*values) = fn(*values[:-k], **dict(zip(keywords, values[-k:])))``, under a signature
+    that names every input for Gradio's API (``fn``'s named parameters, ``more_names`` for its
+    ``*args``, then ``keywords``), so API callers that leave the last ones out get the page's
+    defaults. Inputs added to a button later go last this way (the meter, the chords)."""
+    k = len(keywords)
+
+    def call(*values):
+        return fn(*values[:-k], **dict(zip(keywords, values[-k:])))
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    named = [p for p in inspect.signature(fn).parameters.values() if p.kind is kind and p.name not in keywords]
+    call.__signature__ = inspect.Signature([*named, *(inspect.Parameter(n, kind) for n in [*more_names, *keywords])])
+    call.__name__, call.__doc__ = fn.__name__, fn.__doc__
+    return call
+
+
 def gallery_bars_per_line(n_bars: int, px_per_bar: int = 128, line_px: int = 216) -> int:
     """Bars per line that make an ``n_bars`` piano roll about ``GALLERY_ASPECT`` times as wide as
     high (lines of ``px_per_bar`` per bar and ``line_px`` high), so a gallery tile stays readable."""
@@ -118,6 +140,12 @@ def heard_labels(ml: MusicLatent, melodies: list) -> list[str]:
     return [f" · heard {name} {p:.0%}" for name, p in heard] if heard else [""] * len(melodies)
 
 
+def song_lines(melody, label: str, which: str) -> list[str]:
+    """A song's Markdown lines: which track became the melody, and the chords read with it."""
+    chords = song_chords_line(melody, which)
+    return [describe_song(melody, label, which), *([chords] if chords else [])]
+
+
 def write_items(result: studio.Result, folder: Path, stems: list[str], titles: list[str],
                 name: str = "musiclatent") -> list[Item]:
     """Write MIDI, WAV and piano roll of some of a result's files; one Item each."""
@@ -143,9 +171,12 @@ class Handlers:
 
     # ------------------------------------------------------------------ generate
     @user_errors
-    def generate(self, style, bars, temperature, n, tempo, program, seed, *amounts, meter=None):
+    def generate(self, style, bars, temperature, n, tempo, program, seed, *amounts, meter=None, chords=None,
+                 chords_per_bar=1, chord_program=0):
         """Sample ``n`` melodies, in ``meter`` ("3/4"; default: the model's own) by the model measured
-        in its bars. Returns slot values, the zip and a status line."""
+        in its bars; over ``chords`` ("C G Am F", ``chords_per_bar`` 1 or 2, repeated over the bars)
+        by the family's chord model when one is shipped, with a chord track (``chord_program``) in
+        every file. Returns slot values, the zip and a status line."""
         t0 = time.perf_counter()
         bars = int(number(bars, 1, 16, "length", integer=True))
         if bars not in BAR_CHOICES:
@@ -156,13 +187,20 @@ class Handlers:
         program = number(DEFAULT_PROGRAM if program is None else program, 0, 127, "instrument", integer=True)
         seed = number(seed, 0, MAX_SEED, "seed", integer=True)
         meter = meter_choice(meter)
-        ml = self.generator.for_sampling(bars, meter)
+        progression, per_bar = progression_choice(chords), chords_per_bar_choice(chords_per_bar)
+        chord_program = number(0 if chord_program is None else chord_program, 0, 127, "chord instrument", integer=True)
+        if progression is not None:
+            check_chord_meter(meter)
+        ml = self.generator.for_sampling(bars, meter, chords=progression is not None)
+        if progression is not None and ml.steps_per_bar != 16:
+            raise InputError(f"Chords sound on half bars of 4/4; {ml.name} writes bars of {meter_text(ml.meter)}")
         style = style or STYLE_ANY
         ml.style_id(style)
         attrs = {a: number(v, -2, 2, a.replace("_", " ")) for a, v in zip(self.generator.attribute_names, amounts)}
         attrs = {a: v for a, v in attrs.items() if v and a in ml.attribute_names}
         result = studio.sample(ml, n=n, bars=bars, style=style, temperature=temperature, seed=seed,
-                               attributes=attrs, qpm=tempo, program=program, time_signature=meter)
+                               attributes=attrs, qpm=tempo, program=program, time_signature=meter,
+                               chords=progression, chords_per_bar=per_bar, chord_program=chord_program)
         folder = self.store.new("generate")
         stems = list(result.files)
         ts = "{}/{}".format(*result.time_signature)
@@ -170,8 +208,10 @@ class Handlers:
                   for i, heard in enumerate(heard_labels(ml, [result.segments[s] for s in stems]))]
         items = write_items(result, folder, stems, titles)
         archive = zip_files([it.mid for it in items], folder / "musiclatent-melodies.zip")
-        status = (f"{n} × {bars}-bar {'melody' if n == 1 else 'melodies'} in {ts} from **{ml.name}** · "
+        over = "" if progression is None else f" {progression_line(progression, per_bar, bars)}"
+        status = (f"{n} × {bars}-bar {'melody' if n == 1 else 'melodies'} in {ts} from **{ml.name}**{over} · "
                   f"style {style} · temperature {temperature:g} · seed {seed} · {time.perf_counter() - t0:.2f} s")
+        status += "".join(f"\n- {markdown_text(r)}" for r in result.notes)
         return (*slot_outputs(items), str(archive), status)
 
     @staticmethod
@@ -202,7 +242,7 @@ class Handlers:
             use = describe_selection(melody, *bar_choice(from_bar, n_bars, which))
         except InputError as err:
             use = f"⚠️ {err}"
-        lines = [describe_song(melody, label, which), song_meter_line(self.generator, melody), use]
+        lines = [*song_lines(melody, label, which), song_meter_line(self.generator, melody), use]
         return "\n\n".join(line for line in lines if line), gr.update(choices=track_choices(melody), value=value)
 
     def on_upload(self, upload, which: str = "Song", from_bar=None, n_bars=None):
@@ -260,9 +300,9 @@ class Handlers:
         gallery = [(str(folder / f"{s}.png"), c) for s, c in zip(step_stems, captions)]
         step_mids = [str(folder / f"{s}.mid") for s in step_stems]
         archive = zip_files([morph.mid] + [Path(p) for p in step_mids], folder / "musiclatent-morph.zip")
-        lines = [describe_song(a, label_a, "Song A"), describe_song(b, label_b, "Song B"), *notes_a, *notes_b,
+        lines = [*song_lines(a, label_a, "Song A"), *song_lines(b, label_b, "Song B"), *notes_a, *notes_b,
                  f"{steps} steps with **{ml.name}** · temperature {temperature:g} · {time.perf_counter() - t0:.2f} s",
-                 "\n".join(f"- {markdown_text(r)}" for r in [*remarks, *result.notes])]
+                 "\n".join(f"- {markdown_text(r)}" for r in [*remarks, *result.notes, *chords_left_out(result, a, b)])]
         return (str(morph.png), str(morph.wav), str(morph.mid), gallery, step_mids, str(archive),
                 "\n\n".join(lines))
 
@@ -303,8 +343,8 @@ class Handlers:
         before = self._before(result, folder, label)
         after = write_items(result, folder, ["restyled"], [f"After: {target_style}, strength {strength:g}"])
         archive = zip_files([before.mid, after[0].mid], folder / "musiclatent-restyle.zip")
-        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes,
-                              *map(markdown_text, [*meter_remarks(ml, melody, "restyled"), *result.notes]),
+        remarks = [*meter_remarks(ml, melody, "restyled"), *result.notes, *chords_left_out(result, melody)]
+        status = "\n\n".join([*song_lines(melody, label, "Melody"), *notes, *map(markdown_text, remarks),
                               self._respect_line(result, ["restyled"]),
                               f"Restyled to **{target_style}** with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)
@@ -330,8 +370,8 @@ class Handlers:
         after = write_items(result, folder, stems, [f"Variation {i + 1} · similarity {similarity:g}"
                                                     for i in range(n)])
         archive = zip_files([before.mid] + [it.mid for it in after], folder / "musiclatent-variations.zip")
-        status = "\n\n".join([describe_song(melody, label, "Melody"), *notes,
-                              *map(markdown_text, [*meter_remarks(ml, melody, "varied"), *result.notes]),
+        remarks = [*meter_remarks(ml, melody, "varied"), *result.notes, *chords_left_out(result, melody)]
+        status = "\n\n".join([*song_lines(melody, label, "Melody"), *notes, *map(markdown_text, remarks),
                               self._respect_line(result, stems),
                               f"{count(n, 'variation')} with {ml.name} · {time.perf_counter() - t0:.2f} s"])
         return (str(before.png), str(before.wav), *slot_outputs(after), str(archive), status)

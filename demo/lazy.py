@@ -109,6 +109,10 @@ class LazyModel:
         return [a for a in ATTRIBUTES if a in self._attributes]
 
     @property
+    def takes_chords(self) -> bool:
+        return bool(self.cfg_dict.get("chord_dim", 0))
+
+    @property
     def loaded(self) -> bool:
         return self._model is not None
 
@@ -116,7 +120,8 @@ class LazyModel:
         return {"name": self.name, "representation": self.cfg_dict.get("representation", "melody"),
                 "meter": "{}/{}".format(*self.meter), "bars": self.bars, "steps": self.steps,
                 "z_dim": int(self.cfg_dict.get("z_dim", 0)), "styles": self.styles,
-                "attributes": self.attribute_names, "decoder": self.cfg_dict.get("decoder", "flat")}
+                "attributes": self.attribute_names, "decoder": self.cfg_dict.get("decoder", "flat"),
+                "chords": self.takes_chords}
 
     # ------------------------------------------------------------------ the model itself
     def load(self):

@@ -10,8 +10,6 @@ in A's meter.
 
 from __future__ import annotations
 
-import inspect
-
 import gradio as gr
 
 from musiclatent.generation.meters import meter_text
@@ -49,22 +47,6 @@ def meter_radio(generator: Generator) -> gr.Radio:
     return gr.Radio([(meter_label(m), meter_text(m)) for m in meters], value=meter_text(meters[0]), label="Meter",
                     visible=len(meters) > 1, elem_id="gen-meter",
                     info="Each meter is sampled by the model measured in its bars (the status says which)")
-
-
-def meter_last(fn, more_names: list[str]):
-    """``fn`` called with its page inputs plus the meter choice last, as ``meter=``: returns
-    ``call(*values) = fn(*values[:-1], meter=values[-1])``, under a signature that names every
-    input for Gradio's API (``fn``'s named parameters, ``more_names`` for its ``*args``, then
-    ``meter``), so API callers that leave the meter out get the page's default."""
-    def call(*values):
-        return fn(*values[:-1], meter=values[-1])
-
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    named = [p for p in inspect.signature(fn).parameters.values() if p.kind is kind and p.name != "meter"]
-    call.__signature__ = inspect.Signature([*named, *(inspect.Parameter(n, kind) for n in more_names),
-                                            inspect.Parameter("meter", kind)])
-    call.__name__, call.__doc__ = fn.__name__, fn.__doc__
-    return call
 
 
 def song_meter_line(generator: Generator, melody: Melody) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 
 from musiclatent.generation.songs import count
 from musiclatent.midi.melody import Melody
+from musiclatent.representations.chords import NO_CHORD
 
 from .workspace import InputError
 
@@ -44,6 +45,22 @@ def _span(melody: Melody, first: int, n_bars: int) -> tuple[int, int, int]:
     return start, end, total
 
 
+def chords_between(events: np.ndarray | None, start: int, end: int) -> np.ndarray | None:
+    """Chord events (k, 2) ``(start step, chord id)`` of the steps ``[start, end)``, moved to start
+    at step 0: the chord sounding at ``start`` opens them, 'no chord' follows ``end`` when the song
+    goes on. None when no chord sounds there."""
+    if events is None:
+        return None
+    events = np.asarray(events, np.int32).reshape(-1, 2)
+    sounding = events[events[:, 0] <= start][-1:]
+    inside = events[(events[:, 0] > start) & (events[:, 0] < end)]
+    out = np.concatenate([sounding, inside]) - [start, 0]
+    out[:, 0] = np.maximum(out[:, 0], 0)
+    if (events[:, 0] >= end).any():
+        out = np.concatenate([out, [[end - start, NO_CHORD]]])
+    return out.astype(np.int32) if (out[:, 1] != NO_CHORD).any() else None
+
+
 def select_bars(melody: Melody, first: int = 1, n_bars: int = 0) -> tuple[Melody, str]:
     """The chosen bars of a melody, moved to start at step 0, and a remark ('' for the whole song).
 
@@ -59,7 +76,8 @@ def select_bars(melody: Melody, first: int = 1, n_bars: int = 0) -> tuple[Melody
         raise InputError(f"bars {first}–{first + max(n_bars, 1) - 1} of the song have no melody notes")
     bars = melody.bars[(melody.bars[:, 0] >= start) & (melody.bars[:, 0] < end)]
     shift = np.array([0, start, start], np.int32)
-    chosen = replace(melody, notes=(notes - shift).astype(np.int32), bars=(bars - [start, 0]).astype(np.int32))
+    chosen = replace(melody, notes=(notes - shift).astype(np.int32), bars=(bars - [start, 0]).astype(np.int32),
+                     chords=chords_between(melody.chords, start, end))
     return chosen, f"uses bars {max(first, 1)}–{max(first, 1) + len(bars) - 1} of {total}"
 
 

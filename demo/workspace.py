@@ -22,9 +22,10 @@ import zipfile
 from pathlib import Path
 
 from musiclatent.constants import MAX_FILE_BYTES
-from musiclatent.midi.io import MUSIC_EXTENSIONS, MusicReadError, read_melody
+from musiclatent.midi.io import MUSIC_EXTENSIONS, MusicReadError, read_song
 from musiclatent.generation.songs import count
 from musiclatent.midi.melody import Melody
+from musiclatent.representations.chords import NO_CHORD
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"  # shipped in the wheel as package data
 AUTO_TRACK = "auto"
@@ -194,7 +195,9 @@ def read_song_bytes(upload: str | None, example: str | None, examples: ExampleSo
 
 def load_song(upload: str | None, example: str | None, track, examples: ExampleSongs,
               which: str = "Song") -> tuple[Melody, str]:
-    """Read the melody of an upload or example; returns ``(melody, display name)``.
+    """Read the melody of an upload or example with its chords (``melody.chords``, when it has
+    some: chord symbols, a score's other parts or MIDI accompaniment; none when every chord read
+    is 'no chord'); returns ``(melody, display name)``.
 
     Raises
     ------
@@ -205,9 +208,11 @@ def load_song(upload: str | None, example: str | None, track, examples: ExampleS
     data, label, ext = read_song_bytes(upload, example, examples, which)
     try:
         # the name only hints the format; data is given, so nothing is opened
-        melody = read_melody(Path("upload" + ext), track=parse_track(track), data=data)
+        melody = read_song(Path("upload" + ext), track=parse_track(track), data=data)
     except MusicReadError as err:
         raise InputError(f"{which}: {label} cannot be used: {err}") from None
+    if melody.chords is not None and not (melody.chords[:, 1] != NO_CHORD).any():
+        melody.chords = None          # a drone or a drum-like part: nothing a chord track could carry
     return melody, label
 
 

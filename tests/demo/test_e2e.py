@@ -96,6 +96,17 @@ def test_generate_interpolate_and_bad_upload_in_a_browser(app_url, browser, tmp_
     shot = tmp_path / "demo.png"
     page.screenshot(path=str(shot), full_page=True)
 
+    # Chords: a progression is read back in the status and written as a chord track; a bad one is named
+    page.locator("#gen-chords textarea").fill("Cmaj7 G Am F")
+    page.locator("#gen-btn").click()
+    expect(page.locator("#gen-status")).to_contain_text("over C G Am F")
+    href = page.locator("#gen-midi-0 a[download='sample_01.mid']").get_attribute("href")
+    assert b"chords" in page.request.get(href).body()                   # the chord track's name
+    page.locator("#gen-chords textarea").fill("C H7")
+    page.locator("#gen-btn").click()
+    expect(page.get_by_text(re.compile(r"chord 2 of 2 in the progression, ’H7’")).first).to_be_visible()
+    page.locator("#gen-chords textarea").fill("")
+
     # Interpolate: two uploaded example MIDI files make a morph
     page.get_by_role("tab", name="Interpolate").click()
     a, b = (ExampleSongs().path(n) for n in ExampleSongs().names[:2])

@@ -12,6 +12,7 @@ import gradio as gr
 import pretty_midi
 import pytest
 
+from demo import generator as generator_module
 from demo import lazy
 from demo.app import build_demo
 from demo.handlers import MAX_SLOTS, SLOT_WIDTH, Generator, Handlers
@@ -34,7 +35,7 @@ def time_signature(path) -> tuple[int, int]:
 
 def use_pretrained(mp: pytest.MonkeyPatch, folder: Path) -> None:
     """Point every module that imported PRETRAINED_DIR by name at ``folder``."""
-    for module in (meters, lazy, facade):
+    for module in (meters, lazy, facade, generator_module):
         mp.setattr(module, "PRETRAINED_DIR", folder)
 
 
@@ -99,8 +100,10 @@ def test_the_meter_choice_lists_the_shipped_meters(debug_model, shipped, tmp_pat
     assert not generator.meter_model(WALTZ_MODEL).loaded                    # described, not loaded
     api = demo.get_api_info()["named_endpoints"]["/generate"]["parameters"]
     assert [p["parameter_name"] for p in api] == ["style", "bars", "temperature", "n", "tempo", "program", "seed",
-                                                  *generator.attribute_names, "meter"]
-    assert api[-1]["parameter_has_default"] and api[-1]["parameter_default"] == "4/4"
+                                                  *generator.attribute_names, "meter", "chords", "chords_per_bar",
+                                                  "chord_program"]
+    meter_input = api[-4]
+    assert meter_input["parameter_has_default"] and meter_input["parameter_default"] == "4/4"
 
 
 def test_only_4_4_shipped_hides_the_meter_choice(debug_model, tmp_path, monkeypatch):
