@@ -155,7 +155,8 @@ def read_song(path: str | os.PathLike, track: str | int | None = None, meter: tu
     for _, result, reading in read_leadsheets(path, track=track, data=data, tune_range=(0, MAX_TUNES_TRIED),
                                               meter=meter, strict=True):
         if isinstance(result, Melody):
-            if reading is not None and reading.trusted and len(reading.events):
+            events = np.asarray(reading.events if reading is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
+            if reading is not None and reading.trusted and (events[:, 1] > 0).any():   # a drone is no chords
                 result.chords = np.asarray(reading.events, np.int32)
                 result.track["chords"] = reading.meta()
             return result

@@ -162,6 +162,11 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
     lat, dat = interp.get("latent", interp), interp.get("data_space", {})
     seqs = trained.get("step", 0) * tc["batch_size"]
     wall = trained.get("wall_s") or 0.0
+    meter = tuple(mc.get("meter", (4, 4)))
+    spb = meter[0] * 16 // meter[1]   # steps of a bar at 4 per quarter
+    bar_text = f"{mc['bars']} bars of {meter[0]}/{meter[1]}, {spb} steps each"
+    judge = ("the classifier shipped beside the model" if (Path(folder) / "classifier.json").exists()
+             else "a classifier trained on the training split at evaluation time")
     lines = [
         f"# {name}",
         "",
@@ -169,7 +174,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
          f"(decoder `latent-seq`): a BiLSTM ({mc['enc_hidden']} per direction) reads the {mc['bars'] // 2} chunk "
          f"latents to one z = {mc['z_dim']}, an LSTM ({mc['dec_layers']}x{mc['dec_hidden']}) reads z back out to "
          f"{mc['bars'] // 2} latents, and `{mc['base_model']}`'s decoder writes each 2-bar chunk's notes; "
-         f"{mc['bars']} bars of 16 steps, 130 token classes. The frozen base model's weights are inside "
+         f"{bar_text}, 130 token classes. The frozen base model's weights are inside "
          f"this file (fp16 safetensors, {size_mb:.1f} MB in all). Its latent is whitened by a Gaussian per "
          f"style fitted to the training phrases' posterior means, so N(0, I) samples where they live."
          if mc["decoder"] == "latent-seq" else
@@ -177,7 +182,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
          f"({mc['enc_hidden']} per direction), {mc['decoder']} LSTM decoder "
          f"({mc['dec_layers']}x{mc['dec_hidden']}" + (f", conductor {mc['conductor_layers']}x{mc['conductor_hidden']}"
                                                       if mc["decoder"] == "hier" else "") +
-         f"), z = {mc['z_dim']}, {mc['bars']} bars of 16 steps ({mc['bars'] * 16} steps), 130 token classes. "
+         f"), z = {mc['z_dim']}, {bar_text} ({mc['bars'] * spb} steps), 130 token classes. "
          f"Weights: fp16 safetensors, {size_mb:.1f} MB."),
         "",
         "## Data",
@@ -211,7 +216,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"(data-space baseline {_fmt(dat.get('monotonicity'))}), max jump {_fmt(lat.get('max_jump'))}, "
         f"linearity error {_fmt(lat.get('linearity_error'))}.",
         *_samples_lines(eval_result.get("samples")),
-        f"- Style classifier (shipped beside the model): held-out accuracy on real phrases "
+        f"- Style classifier ({judge}): held-out accuracy on real phrases "
         f"{_fmt(style.get('real', {}).get('accuracy'))} (balanced {_fmt(style.get('real', {}).get('balanced_accuracy'))}); "
         f"on style-conditioned prior samples {_fmt(style.get('conditioned', {}).get('accuracy'))}; "
         f"on restyled phrases at strength 1 {_fmt(style.get('restyled', {}).get('accuracy'))}.",
@@ -263,7 +268,7 @@ def _style_control_lines(c: dict | None) -> list[str]:
                     " | ".join(cell(kept[key]["per_style"], s) for s in styles) + " |")
     return ["", f"## Style control ({c['samples_per_style']} samples per style at temperature {c['temperature']:g}; "
                 f"z from {c['prior']})",
-            "Accuracy is judged by the classifier shipped beside the model and by softmax regression on hand-made "
+            "Accuracy is judged by the style classifier named above and by softmax regression on hand-made "
             "features fitted on the training split (`musiclatent.evaluation.feature_classifier`); a ratio is the "
             "samples' accuracy over the judge's on held-out real phrases. Restyle: held-out phrases moved to another "
             f"style at strength 1 ({kept['phrases']}), per target style.", "",
