@@ -90,14 +90,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", default="held-out", choices=sorted(SPLITS))
     ap.add_argument("--limit", type=int, default=0, help="at most this many pieces per corpus (0 = all)")
-    ap.add_argument("--raw-durations", action="store_true",
-                    help="match raw durations, as before the square-root compression (for the comparison)")
     args = ap.parse_args(argv)
-    if args.raw_durations:
-        import musiclatent.midi.chords as reader
-
-        plain = reader._matched
-        reader._matched = lambda *a, compress=False, **kw: plain(*a, **kw)
     rows = []
     with tempfile.TemporaryDirectory() as cache:
         for name in LEADSHEET_CORPORA:

@@ -182,10 +182,9 @@ def _grid(melody: Melody, notes: np.ndarray, steps_per_cell: int) -> tuple[int, 
     return origin, max(-(-(_end(melody, notes) - origin) // steps_per_cell), 0)
 
 
-def _matched(notes: np.ndarray, melody: Melody, steps_per_cell: int, source: str, names: list[str],
-             compress: bool = False) -> ChordReading:
+def _matched(notes: np.ndarray, melody: Melody, steps_per_cell: int, source: str, names: list[str]) -> ChordReading:
     origin, n_cells = _grid(melody, notes, steps_per_cell)
-    ids, conf = match_chords(notes, origin, n_cells, steps_per_cell, compress)
+    ids, conf = match_chords(notes, origin, n_cells, steps_per_cell)
     starts = origin + np.arange(n_cells) * steps_per_cell
     sounding = conf > 0
     events, confidence = _merge_repeats(starts, ids.astype(np.int64), conf, origin + n_cells * steps_per_cell)
@@ -235,8 +234,7 @@ def chords_from_tracks(tracks: list[Track], melody: Melody,
     if not used:
         return ChordReading(reason="no accompaniment: no track with notes besides the melody and drums")
     notes = np.concatenate([t.notes for t in used])
-    # square-rooted durations: a sustained bass root must not drown the comping's sevenths
-    return _matched(notes, melody, steps_per_chord, "accompaniment", [t.name for t in used], compress=True)
+    return _matched(notes, melody, steps_per_chord, "accompaniment", [t.name for t in used])
 
 
 def chords_from_midi_bytes(data: bytes, melody: Melody, steps_per_quarter: int = STEPS_PER_QUARTER,

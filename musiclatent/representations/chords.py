@@ -232,17 +232,12 @@ def pitch_class_weights(notes: np.ndarray, origin: int, n_cells: int,
 
 
 def match_chords(notes: np.ndarray, origin: int, n_cells: int,
-                 steps_per_cell: int = STEPS_PER_HALF_BAR, compress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                 steps_per_cell: int = STEPS_PER_HALF_BAR) -> tuple[np.ndarray, np.ndarray]:
     """A chord per grid cell from the notes sounding in it (:func:`template_match`).
 
-    ``compress`` matches the square roots of the durations: in an arrangement a bass sustains
-    the root all through the cell while the comping touches the third, fifth and seventh for an
-    eighth each, and raw durations would then hear every seventh chord as a triad.
     Returns ``(chords (n_cells,) uint8, confidence (n_cells,) float32)``.
     """
     weights, bass = pitch_class_weights(notes, origin, n_cells, steps_per_cell)
-    if compress:
-        weights = np.sqrt(weights)
     out = np.zeros(len(weights), np.uint8)
     conf = np.zeros(len(weights), np.float32)
     for k in range(len(weights)):

@@ -165,14 +165,3 @@ def test_block_notes_root_position_around_c3():
                               [55, 24, 32], [59, 24, 32], [62, 24, 32], [65, 24, 32]]  # G B D F
     assert chord_block_notes([]).shape == (0, 3)
     assert chord_block_notes([1, 1], steps_per_chord=4)[:, 1:].tolist() == [[0, 4]] * 3 + [[4, 8]] * 3
-
-
-def test_compressed_durations_hear_the_seventh_over_a_sustained_bass():
-    from musiclatent.representations.chords import match_chords
-
-    # G in the bass for the whole half bar; B and D for an eighth each, the seventh F for a sixteenth
-    notes = np.array([[43, 0, 8], [59, 0, 2], [62, 2, 4], [65, 4, 5]], np.int64)
-    raw, _ = match_chords(notes, 0, 1)
-    squashed, _ = match_chords(notes, 0, 1, compress=True)
-    assert chord_name(int(squashed[0])) == "G7"
-    assert chord_name(int(raw[0])) == "G"      # raw durations drown the seventh under the bass
