@@ -28,7 +28,10 @@ register(Preset(
 
 # melody-2bar plus the chord of every half bar fed to the decoder (MusicVAE's mel_chords), for lead
 # sheets: fine-tuned from melody-2bar (the new input columns start at zero, see warm_start_weights)
-# with "no chord" on half the rows, so chordless folk tunes train it too and sampling without chords works.
+# with "no chord" on a fifth of the chord rows (chordless folk tunes train it too, and sampling without
+# chords works). free_key: the encoder reads chord rows moved by up to 6 semitones, so the latent cannot
+# carry the key and the decoder learns to take it from the chords (without that it ignores them: the
+# latent already says every note).
 register(Preset(
     name="melody-2bar-chords",
     description="2-bar melodies over a chord per half bar: melody-2bar's shape, decoder fed a 16-dim chord embedding",
@@ -36,7 +39,7 @@ register(Preset(
                       dec_hidden=256, dec_layers=2, chord_dim=16),
     train=TrainConfig(batch_size=128, lr=3e-4, lr_decay=0.9998, min_lr=1e-5, max_steps=6000,
                       beta_max=0.2, beta_rate=0.9995, free_bits=128.0, sampling_rate=2000.0,
-                      schedule_offset=46500, chord_dropout=0.5),
+                      schedule_offset=46500, chord_dropout=0.2, free_key=6),
     data={"bars": 2, "dataset": "data/melody-2bar-chords"},
 ))
 

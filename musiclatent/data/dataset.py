@@ -110,11 +110,15 @@ def transpose_chords(chords: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor, batch_size: int,
                        generator: torch.Generator, augment: int = 0, style_dropout: float = 0.0,
-                       chord_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A training batch for a chord model: tokens (B, T), style ids (B,), chord ids (B, K).
+                       chord_dropout: float = 0.0, free_key: int = 0
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A training batch for a chord model: tokens (B, T), style ids (B,), chord ids (B, K) and the
+    tokens the encoder reads (B, T).
 
     Each row is transposed with its chords (the same shift); ``chord_dropout`` of the rows get
-    "no chord" everywhere, so the model still samples without chords.
+    "no chord" everywhere, so the model still samples without chords. With ``free_key`` K, the
+    encoder reads every row that has chords moved by a further random shift of up to K semitones:
+    the latent then cannot tell the decoder the key, which must come from the chords.
     """
     idx = torch.randint(0, tokens.shape[0], (batch_size,), generator=generator)
     x, s, c = tokens[idx].long(), style[idx].long(), chords[idx].long()
@@ -126,7 +130,11 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
     c = transpose_chords(c, shift)
     if chord_dropout > 0:
         c = torch.where((torch.rand(batch_size, generator=generator) < chord_dropout)[:, None], torch.zeros_like(c), c)
-    return moved, s, c
+    enc = moved
+    if free_key > 0:
+        has = (c > 0).any(1)
+        enc = torch.where(has[:, None], transpose_tokens(moved, free_key, generator), moved)
+    return moved, s, c, enc
 
 
 def random_batch(tokens: torch.Tensor, style: torch.Tensor, batch_size: int, generator: torch.Generator,

@@ -88,12 +88,14 @@ class MusicVAE(nn.Module):
     # ------------------------------------------------------------------ objective
     def forward(self, tokens: torch.Tensor, style: torch.Tensor, beta: float = 1.0, free_bits: float = 0.0,
                 p_teacher: float = 1.0, sample_latent: bool = True,
-                chords: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                chords: torch.Tensor | None = None, enc_tokens: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Loss and its parts for a batch.
 
         Parameters
         ----------
         tokens : (B, T) int64 ; style : (B,) int64 ; chords : (B, K) int64 per half bar, or None
+        enc_tokens : (B, T) int64, what the encoder reads instead of ``tokens`` (a chord model's
+            key-free training: the melody moved, so the key must come from the chords), or None
         beta : weight of the KL penalty ; free_bits : KL below this (in bits) is not penalised
         p_teacher : scheduled sampling; each input token is the ground truth with this
             probability, else the model's own prediction from a first teacher-forced pass
@@ -104,7 +106,7 @@ class MusicVAE(nn.Module):
         dict with ``loss``, ``recon`` (nats per sequence), ``nll_per_step``, ``kl`` (nats),
         ``kl_bits``, ``beta``, ``accuracy`` (teacher-forced, per step).
         """
-        mu, logvar = self.encode(tokens, style)
+        mu, logvar = self.encode(tokens if enc_tokens is None else enc_tokens, style)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample_latent else mu
         inputs = tokens
         if p_teacher < 0.999 and self.training:

@@ -268,8 +268,11 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         if source is not None:
             x, s = source.draw(tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
         elif chords is not None:
-            x, s, kw["chords"] = random_chord_batch(tokens, styles, chords, tc.batch_size, gen, tc.augment_semitones,
-                                                    tc.style_dropout, tc.chord_dropout)
+            x, s, kw["chords"], enc = random_chord_batch(tokens, styles, chords, tc.batch_size, gen,
+                                                         tc.augment_semitones, tc.style_dropout, tc.chord_dropout,
+                                                         tc.free_key)
+            if tc.free_key:
+                kw["enc_tokens"] = enc
         else:
             x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
         with autocast(tc.bf16):

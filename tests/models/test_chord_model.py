@@ -54,7 +54,7 @@ def test_chord_batches_move_chords_with_the_notes_and_drop_some():
     chords = torch.tensor([parse_progression("C F G C")] * n)
     style = torch.ones(n, dtype=torch.long)
     gen = torch.Generator().manual_seed(0)
-    x, s, c = random_chord_batch(tokens, style, chords, 256, gen, augment=5, chord_dropout=0.25)
+    x, s, c, enc = random_chord_batch(tokens, style, chords, 256, gen, augment=5, chord_dropout=0.25, free_key=6)
     shift = x[:, 0] - tokens[0, 0]
     kept = (c != 0).all(1)
     assert 0.1 < 1 - kept.float().mean() < 0.4              # about a quarter of the rows without chords
@@ -64,3 +64,8 @@ def test_chord_batches_move_chords_with_the_notes_and_drop_some():
     assert shift.abs().max() > 0
     assert torch.equal(transpose_chords(torch.tensor([[0, chord_id(11, "min")]]), torch.tensor([2])),
                        torch.tensor([[0, chord_id(1, "min")]]))
+    # the encoder reads rows with chords moved by a further shift (the key must come from the chords)
+    moved = (enc - x)[:, 0]
+    assert torch.equal(enc[~kept], x[~kept])
+    assert (moved[kept] != 0).float().mean() > 0.5 and moved.abs().max() <= 6
+    assert torch.equal(enc - x, moved[:, None].expand_as(x) * (x >= 2))
