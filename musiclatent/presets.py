@@ -39,7 +39,7 @@ register(Preset(
                       dec_hidden=256, dec_layers=2, chord_dim=16),
     train=TrainConfig(batch_size=128, lr=3e-4, lr_decay=0.9998, min_lr=1e-5, max_steps=6000,
                       beta_max=0.2, beta_rate=0.9995, free_bits=128.0, sampling_rate=2000.0,
-                      schedule_offset=46500, chord_dropout=0.2, free_key=6),
+                      schedule_offset=46500, chord_dropout=0.2, free_key=6, chord_share=0.5),
     data={"bars": 2, "dataset": "data/melody-2bar-chords"},
 ))
 

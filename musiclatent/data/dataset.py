@@ -110,7 +110,7 @@ def transpose_chords(chords: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor, batch_size: int,
                        generator: torch.Generator, augment: int = 0, style_dropout: float = 0.0,
-                       chord_dropout: float = 0.0, free_key: int = 0
+                       chord_dropout: float = 0.0, free_key: int = 0, chord_share: float = 0.0
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """A training batch for a chord model: tokens (B, T), style ids (B,), chord ids (B, K) and the
     tokens the encoder reads (B, T).
@@ -119,8 +119,14 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
     "no chord" everywhere, so the model still samples without chords. With ``free_key`` K, the
     encoder reads every row that has chords moved by a further random shift of up to K semitones:
     the latent then cannot tell the decoder the key, which must come from the chords.
+    ``chord_share`` > 0 draws that share of the rows from the phrases that have chords.
     """
-    idx = torch.randint(0, tokens.shape[0], (batch_size,), generator=generator)
+    has_chords = (chords > 0).any(1)
+    if chord_share > 0 and has_chords.any() and not has_chords.all():
+        weight = torch.where(has_chords, chord_share / has_chords.sum(), (1 - chord_share) / (~has_chords).sum())
+        idx = torch.multinomial(weight.double(), batch_size, replacement=True, generator=generator)
+    else:
+        idx = torch.randint(0, tokens.shape[0], (batch_size,), generator=generator)
     x, s, c = tokens[idx].long(), style[idx].long(), chords[idx].long()
     if style_dropout > 0:
         s = torch.where(torch.rand(batch_size, generator=generator) < style_dropout, torch.zeros_like(s), s)

@@ -69,3 +69,15 @@ def test_chord_batches_move_chords_with_the_notes_and_drop_some():
     assert torch.equal(enc[~kept], x[~kept])
     assert (moved[kept] != 0).float().mean() > 0.5 and moved.abs().max() <= 6
     assert torch.equal(enc - x, moved[:, None].expand_as(x) * (x >= 2))
+
+
+def test_chord_share_draws_that_share_of_rows_from_phrases_with_chords():
+    tokens = torch.zeros((200, 32), dtype=torch.long)
+    chords = torch.zeros((200, 4), dtype=torch.long)
+    chords[:10] = chord_id(0, "maj")                       # 5% of the phrases have chords
+    style = torch.zeros(200, dtype=torch.long)
+    gen = torch.Generator().manual_seed(1)
+    _, _, plain, _ = random_chord_batch(tokens, style, chords, 2000, gen)
+    _, _, drawn, _ = random_chord_batch(tokens, style, chords, 2000, gen, chord_share=0.5)
+    assert (plain > 0).any(1).float().mean() < 0.1
+    assert abs((drawn > 0).any(1).float().mean() - 0.5) < 0.05
