@@ -110,15 +110,17 @@ def transpose_chords(chords: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor, batch_size: int,
                        generator: torch.Generator, augment: int = 0, style_dropout: float = 0.0,
-                       chord_dropout: float = 0.0, free_key: int = 0, chord_share: float = 0.0
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                       chord_dropout: float = 0.0, free_key: int = 0, chord_share: float = 0.0,
+                       free_key_share: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """A training batch for a chord model: tokens (B, T), style ids (B,), chord ids (B, K) and the
     tokens the encoder reads (B, T).
 
     Each row is transposed with its chords (the same shift); ``chord_dropout`` of the rows get
     "no chord" everywhere, so the model still samples without chords. With ``free_key`` K, the
     encoder reads every row that has chords moved by a further random shift of up to K semitones:
-    the latent then cannot tell the decoder the key, which must come from the chords.
+    the latent then cannot tell the decoder the key, which must come from the chords; with
+    ``free_key_share`` < 1 only that share of them is moved, so the decoder also learns to keep a
+    latent that agrees with its chords (a reconstruction) and to move one that does not (a sample).
     ``chord_share`` > 0 draws that share of the rows from the phrases that have chords.
     """
     has_chords = (chords > 0).any(1)
@@ -138,7 +140,7 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
         c = torch.where((torch.rand(batch_size, generator=generator) < chord_dropout)[:, None], torch.zeros_like(c), c)
     enc = moved
     if free_key > 0:
-        has = (c > 0).any(1)
+        has = (c > 0).any(1) & (torch.rand(batch_size, generator=generator) < free_key_share)
         enc = torch.where(has[:, None], transpose_tokens(moved, free_key, generator), moved)
     return moved, s, c, enc
 
