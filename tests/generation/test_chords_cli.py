@@ -88,3 +88,36 @@ def test_chords_reach_the_samples_and_evaluate_reports_them(chord_model_dir, tin
     assert section["phrases"] > 0 and 0.0 <= section["real"] <= 1.0
     assert {"conditioned", "unconditioned", "recon_sampled_with_chords"} <= set(section)
     assert "strong-beat chord tones" in format_table(result)
+
+
+def test_songs_keep_their_chords_through_restyle_and_morph(debug_model_dir, tmp_path):
+    from musiclatent.generation.facade import MusicLatent
+    from musiclatent.generation.studio import interpolate_songs, restyle_song, write_result
+    from musiclatent.midi.io import read_song
+    from tests.conftest import make_song
+
+    make_song(tmp_path / "a.mid", bars=4, seed=1)             # melody, a C major chord track, drums
+    make_song(tmp_path / "b.mid", bars=4, seed=2)
+    a, b = read_song(tmp_path / "a.mid"), read_song(tmp_path / "b.mid")
+    assert a.chords is not None and a.track["chords"]["source"] == "accompaniment"
+    c_major = parse_progression("C")[0]
+    assert set(a.chords[:, 1].tolist()) - {0} == {c_major}       # (a "no chord" event ends the reading)
+    ml = MusicLatent.from_checkpoint(debug_model_dir)
+    res = restyle_song(ml, a, "airs")
+    kept = res.chords["restyled"]
+    assert len(kept) == 8 and (kept == c_major).sum() >= 6          # 4 bars, a chord per half bar
+    assert any("chords" in n for n in res.notes)
+    morph = interpolate_songs(ml, a, b, steps=3)
+    assert set(morph.chords) >= {"morph", "step_01", "recon_b"}
+    write_result(morph, tmp_path / "out", png=False)
+    names = [i.name for i in pretty_midi.PrettyMIDI(str(tmp_path / "out" / "morph.mid")).instruments]
+    assert "chords" in names
+
+
+def test_corpora_join_by_name():
+    from musiclatent.data.corpus import corpus_names, corpus_style_names
+
+    assert corpus_names("music21, openewld") == ["music21", "openewld"]
+    assert corpus_names(["openewld", "openewld"]) == ["openewld"]
+    assert corpus_style_names(["openewld", "chord-melody"]) == ["standards", "jazz-pop"]
+    assert corpus_style_names(None) == []
