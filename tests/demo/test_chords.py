@@ -14,28 +14,21 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from demo import generator as generator_module
-from demo import lazy
 from demo.app import build_demo
 from demo.chords import chords_per_bar_choice, progression_choice, song_chords_line
 from demo.generator import CHORD_MODEL
 from demo.handlers import MAX_SLOTS, SLOT_WIDTH, Generator, Handlers
 from demo.selection import chords_between
 from demo.workspace import ExampleSongs, InputError, OutputStore
-from musiclatent.generation import facade, meters
 from musiclatent.representations.chords import chord_pitch_classes, parse_progression
 
+from tests.demo.shipping import ship_debug_model, use_pretrained
 from tests.demo.test_app import gen_args, slots
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a request
 
 BAR = 2.0                                           # seconds of a 4/4 bar at 120 qpm
 
-
-def use_pretrained(mp: pytest.MonkeyPatch, folder: Path) -> None:
-    """Point every module that imported PRETRAINED_DIR by name at ``folder``."""
-    for module in (meters, lazy, facade, generator_module):
-        mp.setattr(module, "PRETRAINED_DIR", folder)
 
 
 def lead_sheet(path: Path, progression: str, bars: int, qpm: float = 120.0) -> Path:
@@ -78,13 +71,7 @@ def pcs_of(progression: str) -> list[set[int]]:
 def shipped(tiny_dataset, tmp_path_factory):
     """A pretrained folder holding a debug chord model as ``melody-2bar-chords``, used in place of
     the package's while this module runs."""
-    from musiclatent.training.loop import train
-    from musiclatent.training.ship import export_model
-
-    run = tmp_path_factory.mktemp("chord-run")
-    train(tiny_dataset, "debug-chords", run, max_steps=20, progress=False)
-    pretrained = tmp_path_factory.mktemp("pretrained")
-    export_model(run, tiny_dataset, pretrained / CHORD_MODEL, card="# debug chord model\n", prior=False)
+    pretrained = ship_debug_model(tmp_path_factory, tiny_dataset, "debug-chords", CHORD_MODEL)
     with pytest.MonkeyPatch.context() as mp:
         use_pretrained(mp, pretrained)
         yield pretrained

@@ -12,15 +12,13 @@ import gradio as gr
 import pretty_midi
 import pytest
 
-from demo import generator as generator_module
-from demo import lazy
 from demo.app import build_demo
 from demo.handlers import MAX_SLOTS, SLOT_WIDTH, Generator, Handlers
 from demo.meters import example_pairs, meter_choice
 from demo.workspace import ExampleSongs, InputError, OutputStore
-from musiclatent.generation import facade, meters
 
 from tests.conftest import make_song
+from tests.demo.shipping import ship_debug_model, use_pretrained
 from tests.demo.test_app import gen_args, slots
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a request
@@ -33,19 +31,12 @@ def time_signature(path) -> tuple[int, int]:
     return ts.numerator, ts.denominator
 
 
-def use_pretrained(mp: pytest.MonkeyPatch, folder: Path) -> None:
-    """Point every module that imported PRETRAINED_DIR by name at ``folder``."""
-    for module in (meters, lazy, facade, generator_module):
-        mp.setattr(module, "PRETRAINED_DIR", folder)
-
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     """A pretrained folder holding a debug 3/4 model as ``melody-2bar-3-4``, used in place of the
     package's while this module runs."""
     from musiclatent.data.prepare import prepare
-    from musiclatent.training.loop import train
-    from musiclatent.training.ship import export_model
 
     songs = tmp_path_factory.mktemp("waltz-songs")
     (songs / "waltz").mkdir()
@@ -53,10 +44,7 @@ def shipped(tmp_path_factory):
         make_song(songs / "waltz" / f"w{i}.mid", bars=8, ts=(3, 4), seed=i, durations=(4, 4, 8))
     data = tmp_path_factory.mktemp("waltz-data")
     prepare([str(songs)], data, bars=2, workers=1, progress=False, meter=(3, 4))
-    run = tmp_path_factory.mktemp("waltz-run")
-    train(data, "debug", run, max_steps=20, progress=False)
-    pretrained = tmp_path_factory.mktemp("pretrained")
-    export_model(run, data, pretrained / WALTZ_MODEL, card="# debug waltz model\n", prior=False)
+    pretrained = ship_debug_model(tmp_path_factory, data, "debug", WALTZ_MODEL)
     with pytest.MonkeyPatch.context() as mp:
         use_pretrained(mp, pretrained)
         yield pretrained
