@@ -69,7 +69,10 @@ def song_phrases(melody: Melody, steps: int, max_phrases: int = 64, intro: bool 
     bars = melody.bars
     bar = MELODY.steps_per_bar(meter)   # the model's bar; songs in other meters step in their own bars
     if tuple(meter) == (4, 4):
-        duple = [i for i in range(len(bars)) if is_duple_bar(int(bars[i, 1]))]
+        # the song's own bar first (a 2/4 pickup bar before 4/4 is a pickup, not the first bar line)
+        own = MELODY.steps_per_bar(melody.time_signature) if tuple(melody.time_signature) in ((4, 4), (2, 2)) else 0
+        duple = ([i for i in range(len(bars)) if int(bars[i, 1]) == own]
+                 or [i for i in range(len(bars)) if is_duple_bar(int(bars[i, 1]))])
     else:
         own = MELODY.steps_per_bar(melody.time_signature) if model_meter_for(melody.time_signature) == tuple(meter) else 0
         duple = [i for i in range(len(bars)) if own and int(bars[i, 1]) == own]

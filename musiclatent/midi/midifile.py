@@ -161,7 +161,7 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
     else:
         bars = clip_bars(bars_from_time_signatures(ts, end_q, steps_per_quarter), steps_per_quarter)
     qpm = next((q for t, q in tempos if t <= notes[0, 1] * tpb / steps_per_quarter), tempos[0][1] if tempos else DEFAULT_QPM)
-    first_ts = (ts[0][1], ts[0][2]) if ts and (ts[0][0] <= 0 or meter_info) else DEFAULT_TIME_SIGNATURE
+    first_ts = _main_meter(ts, end_q) if ts and (ts[0][0] <= 0 or meter_info) else DEFAULT_TIME_SIGNATURE
     vel = int(np.median(chosen.velocities)) if chosen.velocities is not None and len(chosen.velocities) else DEFAULT_VELOCITY
     track_info = {"index": chosen.index, "name": chosen.name, "reason": reason,
                   "candidates": [t.name for t in tracks]}
@@ -174,6 +174,16 @@ def from_midi_bytes(data: bytes, track: str | int | None = None, source: str = "
         program=int(chosen.program), velocity=vel, source=source, style=style, track=track_info,
         steps_per_quarter=steps_per_quarter,
     )
+
+
+def _main_meter(ts: list[tuple[float, int, int]], end_q: float) -> tuple[int, int]:
+    """The meter that lasts longest among time signatures ``(start quarter, num, den)``: a 2/4
+    pickup bar before 4/4 leaves the song in 4/4 (ties go to the earlier one)."""
+    spans: dict[tuple[int, int], float] = {}
+    for k, (start, num, den) in enumerate(ts):
+        end = ts[k + 1][0] if k + 1 < len(ts) else max(end_q, start)
+        spans[(num, den)] = spans.get((num, den), 0.0) + max(end - start, 0.0)
+    return max(spans, key=lambda m: (spans[m], -list(spans).index(m)))
 
 
 def to_pretty_midi(parts: list[np.ndarray], qpm: float = DEFAULT_QPM,

@@ -193,3 +193,21 @@ def test_cli_sample_and_interpolate_in_3_4(waltz_model, tmp_path):
                  "--no-png", "--steps", "3"]) == 0
     ts = pretty_midi.PrettyMIDI(str(morph / "morph.mid")).time_signature_changes[0]
     assert (ts.numerator, ts.denominator) == (3, 4)
+
+
+def test_a_2_4_pickup_bar_before_4_4_leaves_the_song_in_4_4(tmp_path):
+    from musiclatent.generation.songs import song_phrases
+    from musiclatent.midi.io import read_song
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    pm.time_signature_changes = [pretty_midi.TimeSignature(2, 4, 0.0), pretty_midi.TimeSignature(4, 4, 1.0)]
+    inst = pretty_midi.Instrument(0, name="Lead")
+    for k in range(40):                                   # eighth notes: 1 s of pickup, then 4/4 bars
+        inst.notes.append(pretty_midi.Note(90, 60 + k % 12, k * 0.25, k * 0.25 + 0.25))
+    pm.instruments.append(inst)
+    pm.write(str(tmp_path / "pickup.mid"))
+    mel = read_song(tmp_path / "pickup.mid")
+    assert mel.time_signature == (4, 4)                   # not "bars of 2/4"
+    song = song_phrases(mel, 32)
+    assert song.offset == 8 - 16                          # the first 4/4 bar line at step 8; the pickup before it
+    assert song.phrases[0, 8] == MELODY.note_on(60) and (song.phrases[0, :8] == 0).all()
