@@ -111,7 +111,8 @@ def transpose_chords(chords: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor, batch_size: int,
                        generator: torch.Generator, augment: int = 0, style_dropout: float = 0.0,
                        chord_dropout: float = 0.0, free_key: int = 0, chord_share: float = 0.0,
-                       free_key_share: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                       free_key_share: float = 1.0, free_key_cells: int = 0
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """A training batch for a chord model: tokens (B, T), style ids (B,), chord ids (B, K) and the
     tokens the encoder reads (B, T).
 
@@ -121,6 +122,8 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
     the latent then cannot tell the decoder the key, which must come from the chords; with
     ``free_key_share`` < 1 only that share of them is moved, so the decoder also learns to keep a
     latent that agrees with its chords (a reconstruction) and to move one that does not (a sample).
+    ``free_key_cells`` C > 0 moves every C steps of such a row by its own shift (C = 8: each half
+    bar), so the latent keeps the rhythm and the contour within a half bar but not the harmony.
     ``chord_share`` > 0 draws that share of the rows from the phrases that have chords.
     """
     has_chords = (chords > 0).any(1)
@@ -141,7 +144,12 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
     enc = moved
     if free_key > 0:
         has = (c > 0).any(1) & (torch.rand(batch_size, generator=generator) < free_key_share)
-        enc = torch.where(has[:, None], transpose_tokens(moved, free_key, generator), moved)
+        if free_key_cells:
+            cells = moved.reshape(-1, free_key_cells)           # (B * T / C, C): each cell its own shift
+            shifted = transpose_tokens(cells, free_key, generator).reshape(moved.shape)
+        else:
+            shifted = transpose_tokens(moved, free_key, generator)
+        enc = torch.where(has[:, None], shifted, moved)
     return moved, s, c, enc
 
 

@@ -270,7 +270,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         elif chords is not None:
             x, s, kw["chords"], enc = random_chord_batch(tokens, styles, chords, tc.batch_size, gen,
                                                          tc.augment_semitones, tc.style_dropout, tc.chord_dropout,
-                                                         tc.free_key, tc.chord_share, tc.free_key_share)
+                                                         tc.free_key, tc.chord_share, tc.free_key_share,
+                                                         tc.free_key_cells)
             if tc.free_key:
                 kw["enc_tokens"] = enc
         else:

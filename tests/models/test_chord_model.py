@@ -81,3 +81,15 @@ def test_chord_share_draws_that_share_of_rows_from_phrases_with_chords():
     _, _, drawn, _ = random_chord_batch(tokens, style, chords, 2000, gen, chord_share=0.5)
     assert (plain > 0).any(1).float().mean() < 0.1
     assert abs((drawn > 0).any(1).float().mean() - 0.5) < 0.05
+
+
+def test_free_key_cells_move_each_half_bar_by_its_own_shift():
+    tokens = torch.zeros((64, 32), dtype=torch.long)
+    tokens[:, ::4] = 2 + 60                                  # a note every beat
+    chords = torch.full((64, 4), chord_id(0, "maj"), dtype=torch.long)
+    style = torch.zeros(64, dtype=torch.long)
+    gen = torch.Generator().manual_seed(2)
+    x, _, _, enc = random_chord_batch(tokens, style, chords, 64, gen, free_key=6, free_key_cells=8)
+    shift = (enc - x)[:, ::4]                                # (64, 8): two notes per half bar
+    assert torch.equal(shift[:, ::2], shift[:, 1::2])        # one shift within a half bar
+    assert (shift[:, ::2].unique(dim=1).shape[1] > 1) or (shift[:, 0] != shift[:, 2]).any()
