@@ -15,7 +15,7 @@ import torch
 
 from musiclatent.constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, STYLE_ANY
 from musiclatent.representations import MELODY
-from musiclatent.representations.chords import STEPS_PER_HALF_BAR
+from musiclatent.representations.chords import STEPS_PER_HALF_BAR, transpose_chords
 
 
 @dataclass
@@ -100,14 +100,6 @@ def transpose_tokens(tokens: torch.Tensor, max_shift: int, generator: torch.Gene
     return torch.where(is_note, tokens + shift[:, None], tokens)
 
 
-def transpose_chords(chords: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Move chord roots by ``shift`` semitones per row; (B, K) ids, (B,) int64 -> (B, K) ("no chord" stays)."""
-    chords = chords.long()
-    root, quality = (chords - 1) // 8, (chords - 1) % 8
-    moved = 1 + 8 * ((root + shift[:, None]) % 12) + quality
-    return torch.where(chords > 0, moved, chords)
-
-
 def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor, batch_size: int,
                        generator: torch.Generator, augment: int = 0, style_dropout: float = 0.0,
                        chord_dropout: float = 0.0, free_key: int = 0, chord_share: float = 0.0,
@@ -138,7 +130,7 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
     moved = transpose_tokens(x, augment, generator)
     is_note = x >= MELODY.pitch_offset
     shift = torch.where(is_note.any(1), (moved - x).masked_fill(~is_note, -99).max(1).values, torch.zeros(len(x)).long())
-    c = transpose_chords(c, shift)
+    c = torch.from_numpy(transpose_chords(c.numpy(), shift.numpy()[:, None]))
     if chord_dropout > 0:
         c = torch.where((torch.rand(batch_size, generator=generator) < chord_dropout)[:, None], torch.zeros_like(c), c)
     enc = moved

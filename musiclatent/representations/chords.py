@@ -284,11 +284,12 @@ def chords_to_events(chords: np.ndarray, start: int = 0, steps_per_cell: int = S
     return np.stack([start + change * steps_per_cell, chords[change]], axis=1).astype(np.int32)
 
 
-def transpose_chords(chords: np.ndarray, semitones: int) -> np.ndarray:
-    """Shift the roots of chord ids (any shape) by ``semitones``; no chord stays 0. Same dtype."""
+def transpose_chords(chords: np.ndarray, semitones) -> np.ndarray:
+    """Shift the roots of chord ids (any shape) by ``semitones`` (an int, or an array that broadcasts
+    against ``chords``, e.g. (B, 1) for a shift per row); no chord stays 0. Same dtype."""
     c = np.asarray(chords)
     ci = c.astype(np.int64)
-    moved = 1 + ((ci - 1) // 8 + int(semitones)) % 12 * 8 + (ci - 1) % 8
+    moved = 1 + ((ci - 1) // 8 + np.asarray(semitones, np.int64)) % 12 * 8 + (ci - 1) % 8
     return np.where(ci == NO_CHORD, 0, moved).astype(c.dtype)
 
 
