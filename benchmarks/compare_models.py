@@ -40,9 +40,11 @@ from musiclatent.evaluation.evaluate import (EvalSettings, evaluate, load_eval_d
 from musiclatent.generation.facade import MusicLatent  # noqa: E402
 
 
-def per_phrase(ml, tokens: np.ndarray, styles: np.ndarray, batch: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Metric -> (per-phrase value, per-phrase weight); pooled value = sum(v * w) / sum(w)."""
-    out = reconstruction_outputs(ml.model, tokens, styles, batch)
+def per_phrase(ml, tokens: np.ndarray, styles: np.ndarray, batch: int,
+               chords: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Metric -> (per-phrase value, per-phrase weight); pooled value = sum(v * w) / sum(w). A chord
+    model decodes over the phrases' ``chords`` (n, K)."""
+    out = reconstruction_outputs(ml.model, tokens, styles, batch, chords if ml.takes_chords else None)
     res = {}
     for key, pred, notes in [("sampled accuracy", out["sampled"], False),
                              ("teacher-forced accuracy", out["teacher_forced"], False),
@@ -126,7 +128,8 @@ def main(argv=None) -> int:
         first = first or (data, split)
         tokens, styles = val.tokens.astype(np.int64), model_style_ids(old, val)
         with torch.no_grad():
-            a, b = per_phrase(old, tokens, styles, args.batch), per_phrase(new, tokens, styles, args.batch)
+            chords = val.chords.astype(np.int64)
+            a, b = per_phrase(old, tokens, styles, args.batch, chords), per_phrase(new, tokens, styles, args.batch, chords)
         rng = np.random.default_rng(args.seed)
         print(f"\n{len(tokens)} {split} phrases of {path}; old = {args.old}, new = {args.new}\n")
         rows = []
