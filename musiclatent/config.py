@@ -48,6 +48,7 @@ class ModelConfig:
     interval_range: int = 0        # decoder head over intervals -K..K from the latest note (0 = off)
     base_model: str = ""           # latent-seq: the frozen chunk model (pretrained name or model folder)
     chord_dim: int = 0             # flat decoder: embedding of the chord of each half bar fed at every step (0 = off)
+    chord_tones: bool = False      # chord models: a head that raises the sounding chord's root and tones (pitch logits)
 
     @property
     def rep(self) -> Representation:
@@ -83,6 +84,8 @@ class ModelConfig:
         if self.chord_dim and (self.decoder != "flat" or self.representation != "melody"
                                or rep.steps_per_bar(self.meter) % 2):
             raise ValueError("chords (chord_dim > 0) condition flat melody decoders in meters with half bars")
+        if self.chord_tones and not self.chord_dim:
+            raise ValueError("chord_tones needs a chord model (chord_dim > 0)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -12,9 +12,12 @@ plain arguments from the builder; nothing here imports a melody constant.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
+PLAUSIBLE = 0.02  # chord guidance reorders only the pitches a conditioned pass gives at least this share
 N_PITCHES = 128  # MIDI pitches an interval head spreads over
 
 
@@ -79,6 +82,16 @@ def add_interval_logits(logits: torch.Tensor, rel: torch.Tensor, last: torch.Ten
     return torch.cat([logits[..., :lo], on, logits[..., hi:]], dim=-1)
 
 
+def add_tone_logits(logits: torch.Tensor, gate: torch.Tensor, tones: torch.Tensor, pitch_offset: int) -> torch.Tensor:
+    """logits (..., C) with every note-on class raised by the chord-tone head: gate (..., 2) weighs
+    the sounding chord's root and tones, tones (..., 2, 12) their pitch-class indicators; a pitch
+    gets the bias of its pitch class, in every octave."""
+    bias = (gate[..., None] * tones.to(gate.dtype)).sum(-2)                      # (..., 12)
+    bias = bias.tile((1,) * (bias.ndim - 1) + (11,))[..., :N_PITCHES]
+    lo, hi = pitch_offset, pitch_offset + N_PITCHES
+    return torch.cat([logits[..., :lo], logits[..., lo:hi] + bias, logits[..., hi:]], dim=-1)
+
+
 class LSTMDecoder(nn.Module):
     """Autoregressive LSTM over tokens, conditioned on a vector at every step.
 
@@ -89,11 +102,15 @@ class LSTMDecoder(nn.Module):
     (-K..K semitones) and adds it to the absolute pitch logits: melodic intervals are shared by
     every key, so the model need not learn them once per absolute pitch. The output is still one
     softmax over the same classes, so likelihoods stay comparable.
+
+    With ``tone_head`` a third head weighs the sounding chord's root and chord tones (a per-step
+    input, :func:`add_tone_logits`): the decoder can lean on the harmony by pitch class, in any key,
+    without learning each chord's pitches through its embedding. It starts at zero.
     """
 
     def __init__(self, n_classes: int, embed_dim: int, cond_dim: int, hidden: int, layers: int, dropout: float = 0.0,
                  pos_dim: int = 0, interval_range: int = 0, steps_per_bar: int = 16, pitch_offset: int = 2,
-                 extra_dim: int = 0):
+                 extra_dim: int = 0, tone_head: bool = False):
         super().__init__()
         self.hidden, self.layers = hidden, layers
         self.extra_dim = extra_dim   # a per-step input after the others (a chord embedding); zeros when absent
@@ -110,13 +127,18 @@ class LSTMDecoder(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, n_classes)
         self.interval = nn.Linear(hidden, 2 * interval_range + 1) if interval_range else None
+        self.tones = nn.Linear(hidden, 2) if tone_head else None
+        if self.tones is not None:
+            nn.init.zeros_(self.tones.weight)
+            nn.init.zeros_(self.tones.bias)
 
     def initial_state(self, cond: torch.Tensor):
         return _init_state(self.init, cond, self.layers, self.hidden)
 
-    def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, prev_tokens: torch.Tensor, cond: torch.Tensor, extra: torch.Tensor | None = None,
+                tones: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced pass: prev_tokens (N, T) (start id allowed), cond (N, D), extra (N, T, De)
-        or None -> logits (N, T, C)."""
+        or None, tones (N, T, 2, 12) for the chord-tone head or None -> logits (N, T, C)."""
         x = self.drop(self.embed(prev_tokens))
         parts = [x, cond[:, None, :].expand(-1, x.shape[1], -1)]
         if self.pos is not None:
@@ -126,10 +148,13 @@ class LSTMDecoder(nn.Module):
             parts.append(extra.to(x.dtype) if extra is not None else x.new_zeros(*x.shape[:2], self.extra_dim))
         y, _ = self.lstm(torch.cat(parts, dim=-1), self.initial_state(cond))
         y = self.drop(y)
-        if self.interval is None:
-            return self.out(y)
-        last = last_pitches(prev_tokens, self.start_id, self.pitch_offset)
-        return add_interval_logits(self.out(y), self.interval(y), last, self.pitch_offset)
+        logits = self.out(y)
+        if self.interval is not None:
+            last = last_pitches(prev_tokens, self.start_id, self.pitch_offset)
+            logits = add_interval_logits(logits, self.interval(y), last, self.pitch_offset)
+        if self.tones is not None and tones is not None:
+            logits = add_tone_logits(logits, self.tones(y), tones, self.pitch_offset)
+        return logits
 
     def stepper(self) -> "CachedStepper":
         """Cached-state decoding, one step at a time (see :class:`CachedStepper`)."""
@@ -161,18 +186,20 @@ class CachedStepper:
         self.out_w, self.out_b = core.out.weight.T.contiguous(), core.out.bias
         self.core = core
 
-    def start(self, cond: torch.Tensor, extra: torch.Tensor | None = None):
-        """cond (N, D), extra (N, T, De) or None -> state: per-layer h and c (N, H) lists, the
-        condition's input gates (N, 4H), the latest pitch (N,) (-1: none yet) and the per-step
-        extra input's gates (N, T, 4H) or None."""
+    def start(self, cond: torch.Tensor, extra: torch.Tensor | None = None, tones: torch.Tensor | None = None):
+        """cond (N, D), extra (N, T, De) or None, tones (N, T, 2, 12) or None -> state: per-layer h
+        and c (N, H) lists, the condition's input gates (N, 4H), the latest pitch (N,) (-1: none
+        yet), the per-step extra input's gates (N, T, 4H) or None and the tones."""
         h, c = self.core.initial_state(cond)
         last = torch.full((cond.shape[0],), -1, dtype=torch.long, device=cond.device)
         extra_gates = extra.to(self.w_extra.dtype) @ self.w_extra.T if extra is not None and self.core.extra_dim else None
-        return list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T), last, extra_gates
+        tones = tones if self.core.tones is not None else None
+        return (list(h.unbind(0)), list(c.unbind(0)), torch.addmm(self.bias0, cond, self.w_cond.T), last, extra_gates,
+                tones)
 
     def step(self, prev_token: torch.Tensor, position: int, state):
         """prev_token (N,), the step's index in the phrase -> (logits (N, C), new state)."""
-        h, c, cond_gates, last, extra_gates = state
+        h, c, cond_gates, last, extra_gates, tones = state
         offset = self.core.pitch_offset
         on = (prev_token >= offset) & (prev_token < self.core.start_id)
         last = torch.where(on, prev_token - offset, last)
@@ -191,7 +218,23 @@ class CachedStepper:
         logits = torch.addmm(self.out_b, h_new[-1], self.out_w)
         if self.core.interval is not None:
             logits = add_interval_logits(logits, self.core.interval(h_new[-1]), last, self.core.pitch_offset)
-        return logits, (h_new, c_new, cond_gates, last, extra_gates)
+        if tones is not None:
+            logits = add_tone_logits(logits, self.core.tones(h_new[-1]), tones[:, position], self.core.pitch_offset)
+        return logits, (h_new, c_new, cond_gates, last, extra_gates, tones)
+
+
+def guide_pitches(cond: torch.Tensor, free: torch.Tensor, guidance: float, offset: int) -> torch.Tensor:
+    """Guided logits (N, C) from a conditioned and a free pass (N, C): the event kinds (rest, hold,
+    some note-on) keep the conditioned probabilities; only the choice among the pitches is guided,
+    log p(pitch) = (1 + w) log p_c(pitch | on) - w log p_f(pitch | on), renormalised."""
+    lp = torch.log_softmax(cond.float(), dim=-1)
+    lo, hi = offset, offset + N_PITCHES
+    on_c = torch.logsumexp(lp[:, lo:hi], dim=-1, keepdim=True)
+    pc = lp[:, lo:hi] - on_c
+    pf = torch.log_softmax(free.float()[:, lo:hi], dim=-1)
+    plausible = pc >= math.log(PLAUSIBLE)          # guidance only reorders pitches the conditioned pass allows
+    guided = torch.log_softmax(((1.0 + guidance) * pc - guidance * pf).masked_fill(~plausible, -1e9), dim=-1)
+    return torch.cat([lp[:, :lo], guided + on_c, lp[:, hi:]], dim=-1)
 
 
 def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -206,31 +249,45 @@ class FlatDecoder(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int, z_dim: int, style_dim: int, hidden: int, layers: int,
                  steps: int, dropout: float = 0.0, pos_dim: int = 0, interval_range: int = 0,
-                 steps_per_bar: int = 16, pitch_offset: int = 2, extra_dim: int = 0):
+                 steps_per_bar: int = 16, pitch_offset: int = 2, extra_dim: int = 0, tone_head: bool = False):
         super().__init__()
         self.steps = steps
         self.core = LSTMDecoder(n_classes, embed_dim, z_dim + style_dim, hidden, layers, dropout, pos_dim,
-                                interval_range, steps_per_bar, pitch_offset, extra_dim)
+                                interval_range, steps_per_bar, pitch_offset, extra_dim, tone_head)
 
-    def forward(self, z, style_vec, targets, extra=None):
+    def forward(self, z, style_vec, targets, extra=None, tones=None):
         """Teacher-forced logits for targets (B, T): inputs are targets shifted right; extra (B, T, De)
-        is a per-step input (the chords), or None."""
+        is a per-step input (the chords) and tones (B, T, 2, 12) the chord-tone head's, or None."""
         cond = torch.cat([z, style_vec], dim=-1)
         prev = torch.cat([torch.full_like(targets[:, :1], self.core.start_id), targets[:, :-1]], dim=1)
-        return self.core(prev, cond, extra)
+        return self.core(prev, cond, extra, tones)
 
     @torch.no_grad()
-    def sample(self, z, style_vec, temperature: float = 0.0, generator=None, extra=None):
-        """Decode step by step, fed with its own outputs -> tokens (B, T) int64."""
+    def sample(self, z, style_vec, temperature: float = 0.0, generator=None, extra=None,
+               free_extra=None, guidance: float = 0.0, tones=None):
+        """Decode step by step, fed with its own outputs -> tokens (B, T) int64.
+
+        With ``guidance`` w > 0 and ``free_extra`` (B, T, De), the per-step input of "no chord",
+        each step's log-probabilities are (1 + w) * log p(. | extra) - w * log p(. | free_extra):
+        classifier-free guidance (Ho & Salimans 2022), which leans on what the chords add. Both
+        passes run as one batch of 2B and are fed the same tokens (the free pass hears no chord tones)."""
+        b = z.shape[0]
         cond = torch.cat([z, style_vec], dim=-1)
+        guided = guidance > 0 and extra is not None and free_extra is not None
+        if guided:
+            cond, extra = torch.cat([cond, cond]), torch.cat([extra, free_extra.to(extra.dtype)])
+            tones = torch.cat([tones, torch.zeros_like(tones)]) if tones is not None else None
         stepper = self.core.stepper()
-        state = stepper.start(cond, extra)
-        tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
+        state = stepper.start(cond, extra, tones)
+        tok = torch.full((cond.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
         out = []
         for t in range(self.steps):
             logits, state = stepper.step(tok, t, state)
-            tok = _pick(logits, temperature, generator)
-            out.append(tok)
+            if guided:
+                logits = guide_pitches(logits[:b], logits[b:], guidance, self.core.pitch_offset)
+            pick = _pick(logits, temperature, generator)
+            tok = torch.cat([pick, pick]) if guided else pick
+            out.append(pick)
         return torch.stack(out, dim=1)
 
 

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from musiclatent.config import ModelConfig
 from musiclatent.models.modules import BiLSTMEncoder, FlatDecoder, HierDecoder
-from musiclatent.representations.chords import N_CHORDS
+from musiclatent.representations.chords import N_CHORDS, chord_tone_table
 
 
 class MusicVAE(nn.Module):
@@ -39,10 +39,12 @@ class MusicVAE(nn.Module):
                                      cfg.style_dim, cfg.pos_dim, spb)
         # the chord of each half bar, embedded and fed to the decoder at every step (MusicVAE's mel_chords)
         self.chord_embed = nn.Embedding(N_CHORDS, cfg.chord_dim) if cfg.chord_dim else None
+        # each chord's root and tones as pitch-class indicators, for the decoder's chord-tone head (not weights)
+        self.register_buffer("tone_table", torch.from_numpy(chord_tone_table()), persistent=False)
         if cfg.decoder == "flat":
             self.decoder = FlatDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.steps, cfg.dropout, cfg.pos_dim, cfg.interval_range,
-                                       spb, offset, cfg.chord_dim)
+                                       spb, offset, cfg.chord_dim, cfg.chord_tones)
         else:
             self.decoder = HierDecoder(cfg.n_classes, cfg.embed_dim, cfg.z_dim, cfg.style_dim, cfg.dec_hidden,
                                        cfg.dec_layers, cfg.conductor_hidden, cfg.conductor_layers,
@@ -67,6 +69,13 @@ class MusicVAE(nn.Module):
             raise ValueError(f"{chords.shape[1]} chords do not split a {steps}-step phrase into equal parts")
         return self.chord_embed(chords.long()).repeat_interleave(steps // chords.shape[1], dim=1)
 
+    def chord_tones(self, chords: torch.Tensor | None) -> torch.Tensor | None:
+        """Chord ids (B, K) -> per-step root and tone indicators (B, T, 2, 12) for the decoder's
+        chord-tone head; None when the model has none or no chords are given."""
+        if chords is None or not self.cfg.chord_tones:
+            return None
+        return self.tone_table[chords.long()].repeat_interleave(self.cfg.steps // chords.shape[1], dim=1)
+
     def logits(self, z: torch.Tensor, style: torch.Tensor, inputs: torch.Tensor,
                chords: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits (B, T, C); ``inputs`` (B, T) are the tokens fed (shifted right inside);
@@ -74,16 +83,21 @@ class MusicVAE(nn.Module):
         extra = self.chord_vectors(chords, len(z))
         if extra is None:
             return self.decoder(z, self.style_embed(style), inputs)
-        return self.decoder(z, self.style_embed(style), inputs, extra)
+        return self.decoder(z, self.style_embed(style), inputs, extra, self.chord_tones(chords))
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, style: torch.Tensor, temperature: float = 0.0,
-               generator: torch.Generator | None = None, chords: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode fed with its own outputs -> tokens (B, T) int64 (temperature 0 = argmax)."""
+               generator: torch.Generator | None = None, chords: torch.Tensor | None = None,
+               guidance: float = 0.0) -> torch.Tensor:
+        """Decode fed with its own outputs -> tokens (B, T) int64 (temperature 0 = argmax).
+        ``guidance`` w >= 0 strengthens given chords by classifier-free guidance (the decoder was
+        trained with "no chord" dropout, so it also knows the chordless distribution)."""
         extra = self.chord_vectors(chords, len(z))
         if extra is None:
             return self.decoder.sample(z, self.style_embed(style), temperature, generator)
-        return self.decoder.sample(z, self.style_embed(style), temperature, generator, extra)
+        free = self.chord_vectors(None, len(z)) if guidance > 0 and chords is not None else None
+        return self.decoder.sample(z, self.style_embed(style), temperature, generator, extra, free, guidance,
+                                   self.chord_tones(chords))
 
     # ------------------------------------------------------------------ objective
     def forward(self, tokens: torch.Tensor, style: torch.Tensor, beta: float = 1.0, free_bits: float = 0.0,

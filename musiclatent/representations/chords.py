@@ -107,6 +107,16 @@ def chord_pitch_classes(cid: int) -> frozenset[int]:
     return frozenset((root + i) % 12 for i in QUALITY_INTERVALS[chord_quality(cid)])
 
 
+def chord_tone_table() -> np.ndarray:
+    """Per chord id, its root and its tones as pitch-class indicators: (N_CHORDS, 2, 12) float32
+    (row 0 the root, row 1 every chord tone; all zero for no chord)."""
+    table = np.zeros((N_CHORDS, 2, 12), np.float32)
+    for cid in range(1, N_CHORDS):
+        table[cid, 0, chord_root(cid)] = 1.0
+        table[cid, 1, sorted(chord_pitch_classes(cid))] = 1.0
+    return table
+
+
 def parse_chord(symbol: str) -> int:
     """A chord symbol -> chord id, or :class:`ChordError` naming the symbol.
 

@@ -223,6 +223,10 @@ def _config_problem(mc: ModelConfig) -> str | None:
     """Why a model config read from a file cannot build a model (None if it can)."""
     for f in dataclasses.fields(mc):
         value, lowest = getattr(mc, f.name), 0 if f.name in ("pos_dim", "interval_range", "chord_dim") else 1
+        if isinstance(f.default, bool):
+            if type(value) is not bool:
+                return f"{f.name} must be true or false, not {value!r}"
+            continue
         if isinstance(f.default, int) and not (type(value) is int and lowest <= value <= MAX_CONFIG_SIZE):
             return f"{f.name} must be an integer in [{lowest}, {MAX_CONFIG_SIZE}], not {value!r}"
     if type(mc.dropout) not in (int, float) or not 0.0 <= mc.dropout < 1.0:

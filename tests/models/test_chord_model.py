@@ -11,13 +11,16 @@ import torch
 from musiclatent.data.dataset import random_chord_batch
 from musiclatent.models.vae import MusicVAE
 from musiclatent.presets import get_preset
-from musiclatent.representations.chords import chord_id, chord_root, parse_progression, transpose_chords
+from musiclatent.models.modules import guide_pitches
+from musiclatent.representations.chords import (chord_id, chord_pitch_classes, chord_root, chord_tone_table,
+                                                parse_chord, parse_progression, transpose_chords)
 from musiclatent.training.checkpoint import warm_start_weights
 
 
-def _model(chord_dim=4, seed=0):
+def _model(chord_dim=4, seed=0, chord_tones=False):
     torch.manual_seed(seed)
-    cfg = dataclasses.replace(get_preset("debug-chords").model, styles=("any", "a"), chord_dim=chord_dim)
+    cfg = dataclasses.replace(get_preset("debug-chords").model, styles=("any", "a"), chord_dim=chord_dim,
+                              chord_tones=chord_tones)
     return MusicVAE(cfg).eval()
 
 
@@ -94,3 +97,48 @@ def test_free_key_cells_move_each_half_bar_by_its_own_shift():
     shift = (enc - x)[:, ::4]                                # (64, 8): two notes per half bar
     assert torch.equal(shift[:, ::2], shift[:, 1::2])        # one shift within a half bar
     assert (shift[:, ::2].unique(dim=1).shape[1] > 1) or (shift[:, 0] != shift[:, 2]).any()
+
+
+def test_the_chord_tone_head_starts_silent_then_raises_the_chord_tones_in_every_octave():
+    plain, toned = _model(seed=3), _model(seed=3, chord_tones=True)
+    assert warm_start_weights(toned, plain.state_dict()) == ["decoder.core.tones.bias", "decoder.core.tones.weight"]
+    z, style = torch.randn(2, plain.cfg.z_dim), torch.zeros(2, dtype=torch.long)
+    chords = torch.tensor([parse_progression("C G Am F")] * 2)
+    assert torch.equal(toned.sample(z, style, 0.0, chords=chords), plain.sample(z, style, 0.0, chords=chords))
+    with torch.no_grad():
+        toned.decoder.core.tones.bias.copy_(torch.tensor([0.0, 5.0]))     # raise every chord tone by 5
+        out = toned.sample(z, style, 0.0, chords=chords)
+        logits, base = toned.logits(z, style, out, chords), plain.logits(z, style, out, chords)
+    assert torch.equal(logits.argmax(-1), out)                          # cached stepper = fused pass
+    lift = (logits - base)[0, 0, 2:130]                                 # first half bar: C major
+    assert torch.allclose(lift[[60, 64, 67, 72, 36]], torch.tensor(5.0))
+    assert torch.allclose(lift[[61, 62, 65, 69]], torch.tensor(0.0))
+    assert torch.allclose((logits - base)[..., :2], torch.tensor(0.0))  # rests and holds untouched
+    with torch.no_grad():                                               # "no chord" raises nothing
+        assert torch.allclose(toned.logits(z, style, out, torch.zeros_like(chords)), plain.logits(z, style, out))
+
+
+def test_chord_tone_table_marks_root_and_tones():
+    table = chord_tone_table()
+    assert not table[0].any()
+    g7 = parse_chord("G7")
+    assert np.flatnonzero(table[g7, 0]).tolist() == [7]
+    assert set(np.flatnonzero(table[g7, 1]).tolist()) == chord_pitch_classes(g7) == {7, 11, 2, 5}
+
+
+def test_guidance_keeps_event_kinds_and_reorders_only_plausible_pitches():
+    cond = torch.full((1, 132), -30.0)
+    cond[0, 0], cond[0, 2 + 60], cond[0, 2 + 64], cond[0, 2 + 90] = 1.0, 2.0, 1.5, -5.0
+    free = cond.clone()
+    free[0, 2 + 60], free[0, 2 + 64] = 3.0, 0.0          # the chords are what favours E over C
+    guided = guide_pitches(cond, free, 1.0, 2)
+    lp = torch.log_softmax(cond, -1)
+    assert torch.allclose(guided.exp().sum(-1), torch.tensor(1.0), atol=1e-5)
+    assert torch.allclose(guided[0, :2], lp[0, :2])                     # rest/hold probabilities kept
+    assert guided[0, 2 + 64] > guided[0, 2 + 60] and lp[0, 2 + 64] < lp[0, 2 + 60]
+    assert guided[0, 2 + 90] < -1e6                                     # implausible pitches stay out
+    m = _model(seed=4)
+    z, style = torch.randn(3, m.cfg.z_dim), torch.zeros(3, dtype=torch.long)
+    chords = torch.tensor([parse_progression("C G Am F")] * 3)
+    assert torch.equal(m.sample(z, style, 0.0, chords=chords, guidance=0.0), m.sample(z, style, 0.0, chords=chords))
+    assert m.sample(z, style, 0.0, chords=chords, guidance=2.0).shape == (3, m.cfg.steps)
