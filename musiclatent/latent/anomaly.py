@@ -59,6 +59,26 @@ def random_pitches(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def move_notes(tokens: np.ndarray, rng: np.random.Generator, low: int = 3, high: int = 6,
+               share: float = 0.25) -> np.ndarray:
+    """Wrong notes: move about ``share`` of each phrase's notes (at least one) up or down by
+    ``low``..``high`` semitones, keeping the rhythm and every pitch inside MIDI; (n, T) -> (n, T)."""
+    out = np.array(tokens, copy=True)
+    lo_id, hi_id = MELODY.pitch_offset, MELODY.pitch_offset + 127
+    for row in out:
+        on = np.flatnonzero((row >= lo_id) & (row <= hi_id))
+        if not len(on):
+            continue
+        picked = on[rng.random(len(on)) < share]
+        if not len(picked):
+            picked = rng.choice(on, 1)
+        shift = rng.integers(low, high + 1, len(picked)) * rng.choice([-1, 1], len(picked))
+        moved = row[picked] + shift
+        moved = np.where((moved < lo_id) | (moved > hi_id), row[picked] - shift, moved)
+        row[picked] = moved
+    return out
+
+
 def random_tokens(n: int, steps: int, rng: np.random.Generator, n_classes: int = MELODY.n_classes) -> np.ndarray:
     """Uniformly random event tokens, shape (n, steps) int64."""
     return rng.integers(0, n_classes, (int(n), int(steps)), dtype=np.int64)

@@ -41,14 +41,16 @@ def is_dataset_folder(path: str | os.PathLike) -> bool:
 
 
 def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
-    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece (from 0)."""
+    """Every phrase of a prepared dataset; ``bar`` is the phrase's first bar in its piece (from 0).
+    Each keeps its split: "train", "validation" or "test" (an index never matches or ranks among the
+    test split, so figures measured on it stay clean)."""
     from musiclatent.data.dataset import load_dataset
 
     ds = load_dataset(folder)
     sources = np.asarray([p["source"] for p in ds.manifest["pieces"]], dtype=object)
     names = np.asarray(ds.style_names, dtype=object)
     return Corpus(ds.tokens.astype(np.uint8), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
-                  np.where(ds.split == 1, "validation", "train").astype(object))
+                  np.asarray(["train", "validation", "test"], dtype=object)[ds.split])
 
 
 def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,

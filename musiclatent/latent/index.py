@@ -111,13 +111,18 @@ class LatentIndex:
         """Map coordinates of every indexed phrase, (n, 2) float64."""
         return self.projection.transform(self.latents)
 
+    def training_rows(self) -> np.ndarray:
+        """Mask of the phrases queries are matched with: every phrase but the held-out ones (a
+        dataset's validation and test splits)."""
+        return (self.split != "validation") & (self.split != "test")
+
     def _scored(self, style=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(scores and local scores under ``style``, mask of the phrases scored that way): style "any"
         for every phrase, else each phrase of that style under its own."""
         if style in (None, "", 0, STYLE_ANY):
             return self.score_any, self.local_any, np.isfinite(self.score_any)
         keep = (self.style == style) & np.isfinite(self.score_style)
-        if not (keep & (self.split != "validation")).any():
+        if not (keep & self.training_rows()).any():
             raise ValueError(f"the index holds no scored training phrase of style {style!r}; "
                              f"styles: {', '.join(self.styles)}")
         return self.score_style, self.local_style, keep
@@ -126,7 +131,7 @@ class LatentIndex:
         """(scores, local scores, note counts) of the training phrases a query scored under ``style``
         is matched with."""
         scores, local, keep = self._scored(style)
-        keep = keep & (self.split != "validation")
+        keep = keep & self.training_rows()
         return scores[keep], local[keep], note_counts(self.tokens[keep])
 
     def ranking_rows(self, style=None) -> tuple[np.ndarray, str]:
@@ -139,7 +144,7 @@ class LatentIndex:
         held = keep & (self.split == "validation")
         if held.sum() >= MIN_HELDOUT:
             return held, "held-out"
-        return keep & (self.split != "validation"), "training"
+        return keep & self.training_rows(), "training"
 
     def ranked_among(self, style=None) -> str:
         """What percentiles under ``style`` rank among, for people: "1414 held-out corpus phrases"."""

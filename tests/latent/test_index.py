@@ -77,6 +77,15 @@ def test_percentiles_rank_among_held_out_phrases_when_the_index_has_enough(style
     few = memorised_index(400, latent.MIN_HELDOUT - 1)
     assert few.ranked_among(style) == "400 training phrases"
     assert percentile(few) > 95
+    few.split[:100] = "test"                                       # a test split is neither matched nor ranked
+    assert len(few.reference(style)[0]) == 300 and few.ranked_among(style) == "300 training phrases"
+
+
+def test_a_dataset_index_keeps_each_phrase_split(tiny_dataset):
+    from musiclatent.data.dataset import load_dataset
+
+    ds, corpus = load_dataset(tiny_dataset), latent.read_corpus_dataset(tiny_dataset)
+    assert corpus.split.tolist() == [["train", "validation", "test"][s] for s in ds.split]
 
 
 # --------------------------------------------------------------------------- AUROC

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from musiclatent.latent import typicality
+from musiclatent.latent import anomaly, typicality
 
 
 def test_percentile_and_reading():
@@ -119,3 +119,18 @@ def test_local_and_combined_scores():
     local = typicality.relative_scores([-0.3, 0.0], [8, 8], ref_l, ref_n)
     np.testing.assert_allclose(both, alone + local)
     assert both[1] > both[0]            # likely enough, but no likelier than its variants: more unusual
+
+
+def test_move_notes_moves_some_notes_3_to_6_semitones_and_keeps_rhythm():
+    rng = np.random.default_rng(0)
+    tokens = np.full((50, 32), 1, dtype=np.int64)          # holds
+    tokens[:, ::4] = 2 + 60 + np.arange(8)                  # eight notes per phrase
+    tokens[0] = 0                                           # a silent phrase stays silent
+    tokens[1, ::4] = 2 + 127                                # at the top: moves down
+    out = anomaly.move_notes(tokens, rng)
+    assert np.array_equal(out >= 2, tokens >= 2) and np.array_equal(out[0], tokens[0])
+    diff = np.abs(out - tokens)[tokens >= 2]
+    assert set(np.unique(diff)) <= {0, 3, 4, 5, 6}
+    assert ((out != tokens).sum(1)[1:] >= 1).all()          # at least one note per phrase
+    assert 0.15 < (diff > 0).mean() < 0.4                  # about a quarter of the notes
+    assert (out[1] <= 2 + 127).all()
