@@ -44,6 +44,10 @@ def _add_prepare(sub):
     p.add_argument("--meter", default=None, metavar="N/D",
                    help="read every input in this meter, bars laid from its first bar line (default: the "
                         "declared meter, or one inferred from the notes when a file declares none or 1/4)")
+    p.add_argument("--no-expand-repeats", dest="expand_repeats", action="store_false",
+                   help="read ABC/MusicXML/**kern scores as written: default is as played, repeat signs, "
+                        "first/second endings and D.C./D.S. written out (with the bars a repeat splits "
+                        "joined), so a long phrase can span a tune's repeated sections; MIDI is read as it is")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
@@ -85,7 +89,8 @@ def cmd_prepare(args) -> int:
         manifest = prepare(args.inputs, args.out, bars=args.bars, workers=args.workers, track=args.track,
                            corpus=corpora or None, progress=not args.quiet, command=command,
                            all_meters=args.all_meters, meter=meter,
-                           force_meter=parse_meter(args.meter) if args.meter else None)
+                           force_meter=parse_meter(args.meter) if args.meter else None,
+                           expand_repeats=args.expand_repeats)
     skipped = manifest["files_skipped"]
     print(f"{manifest['files_ok']} pieces -> {manifest['phrases']} phrases of {manifest['bars']} bars "
           f"({manifest['phrases_validation']} validation, {manifest.get('phrases_test', 0)} test) in {args.out}")
@@ -95,6 +100,8 @@ def cmd_prepare(args) -> int:
         print(f"  chords: {manifest['phrases_with_chords']} phrases with a chord (" + ", ".join(
             f"{s} {c['half_bars_with_chord']:.0%} of half bars" for s, c in manifest["chord_coverage"].items()
             if c["phrases_with_chords"]) + ")")
+    if manifest.get("repeats"):
+        print("  repeats: " + ", ".join(f"{k} {n}" for k, n in manifest["repeats"].items()))
     if len(manifest.get("meters", {})) > 1:
         print("  meters: " + ", ".join(f"{m} {n}" for m, n in manifest["meters"].items()))
     if skipped:

@@ -6,7 +6,10 @@ Two stages:
    files, or a chunk of tunes of one ABC book). Each unit is parsed in a
    worker into melodies, saved as ``shards/NNNNN-HASH.npz`` (written to a
    temporary name, then renamed). A re-run skips units whose shard exists, so
-   an interrupted run resumes and never duplicates or loses a shard.
+   an interrupted run resumes and never duplicates or loses a shard. Scores
+   are read as played, repeats written out (``expand_repeats``, the default;
+   :mod:`musiclatent.midi.repeats`), so long phrases span a tune's sections;
+   the setting is part of every shard's key and recorded in the manifest.
 2. **Merge.** Shards are read in order, cut into windows of ``bars`` bars,
    deduplicated and split by tune into train/validation, then written as
    ``phrases.npz`` and, last, ``manifest.json``.
@@ -135,12 +138,12 @@ def _unpack_shard(arrays) -> tuple[list[Melody], list[dict], list[tuple[np.ndarr
 
 def process_unit(args) -> tuple[int, int, int]:
     """Worker: parse one unit and write its shard. Returns (unit index, ok, skipped)."""
-    index, unit, shard_path, steps_per_quarter, track, force_meter = args
+    index, unit, shard_path, steps_per_quarter, track, force_meter, expand = args
     melodies, skipped, chords = [], [], []
     for path, name, style, rng in unit.items:
         try:
             results = read_leadsheets(path, track=track, style=style, steps_per_quarter=steps_per_quarter,
-                                      tune_range=rng, name=name, meter=force_meter)
+                                      tune_range=rng, name=name, meter=force_meter, expand=expand)
         except MusicReadError as err:
             skipped.append({"path": name, "reason": str(err)})
             continue
@@ -184,12 +187,15 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
     style_counts = {s: 0 for s in style_names}
     n_dupes = 0
     meter_counts: dict[str, int] = {}
+    repeat_counts: dict[str, int] = {}
     tally = ChordTally(bars) if meter == (4, 4) else None
     for sp in shard_paths:
         with np.load(sp, allow_pickle=False) as arrays:
             melodies, sk, chord_info = _unpack_shard(arrays)
         skipped += sk
         for mel, (events, chord_meta) in zip(melodies, chord_info):
+            if "repeats" in (mel.track or {}):
+                repeat_counts[mel.track["repeats"]] = repeat_counts.get(mel.track["repeats"], 0) + 1
             if require_chords and chord_meta and chord_meta.get("unparsed", 0) > 0.5 * chord_meta.get("symbols", 0):
                 skipped.append({"path": mel.source, "reason": f"chord symbols mostly unreadable: "
                                 f"{chord_meta['unparsed']} of {chord_meta['symbols']} (e.g. "
@@ -246,6 +252,7 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
         "duplicates_dropped": n_dupes,
         "styles": {s: style_counts[s] for s in style_names},
         "meters": dict(sorted(meter_counts.items(), key=lambda kv: -kv[1])),
+        "repeats": dict(sorted(repeat_counts.items())),
         "style_names": style_names,
         "steps_per_quarter": STEPS_PER_QUARTER,
         "bars": bars,
@@ -262,13 +269,15 @@ def merge_shards(shard_paths: list[Path], bars: int, style_names: list[str],
 def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: int = 1,
             track: str | None = None, corpus: str | list[str] | None = None, progress: bool = True,
             command: str = "", all_meters: bool = False, meter: tuple[int, int] = (4, 4),
-            force_meter: tuple[int, int] | None = None) -> dict:
+            force_meter: tuple[int, int] | None = None, expand_repeats: bool = True) -> dict:
     """Build a dataset folder; returns its manifest. Resumes from existing shards.
 
     Phrases come from duple meters only, as the bundled models were trained; ``all_meters``
     keeps 3/4, 6/8, 9/8, ... too (read across their bar lines; the manifest counts per meter).
     ``meter`` 3/4, 6/8 or 9/8 instead builds phrases of that meter's bars, for a model of it.
-    ``force_meter`` reads every input in that meter, whatever it declares.
+    ``force_meter`` reads every input in that meter, whatever it declares. ``expand_repeats``
+    reads scores as played (repeats and first/second endings written out; MIDI is read as it is);
+    the manifest records it, and counts the scores expanded, without repeats or unexpandable.
     """
     from tqdm import tqdm
 
@@ -280,8 +289,10 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
         raise MusicReadError("no music files found (looked for " + ", ".join(
             ("*.mid", "*.midi", "*.abc", "*.xml", "*.mxl", "*.musicxml", "*.krn")) + ")")
     read_as = track if force_meter is None else f"{track}|meter {force_meter[0]}/{force_meter[1]}"
+    if expand_repeats:   # shards read as written are never reused for an expanded build (nor back)
+        read_as = f"{read_as}|repeats expanded"
     paths = [shard_dir / f"{i:05d}-{u.key(STEPS_PER_QUARTER, read_as)}.npz" for i, u in enumerate(units)]
-    todo = [(i, u, paths[i], STEPS_PER_QUARTER, track, force_meter) for i, u in enumerate(units)
+    todo = [(i, u, paths[i], STEPS_PER_QUARTER, track, force_meter, expand_repeats) for i, u in enumerate(units)
             if not paths[i].exists()]
     bar = tqdm(total=len(units), initial=len(units) - len(todo), desc="prepare", unit="unit", disable=not progress)
     if workers > 1 and len(todo) > 1:
@@ -303,6 +314,7 @@ def prepare(inputs: list[str], out: str | os.PathLike, bars: int = 2, workers: i
     elif credits:
         manifest["corpora"] = credits
     manifest["command"] = command
+    manifest["expand_repeats"] = bool(expand_repeats)
     manifest["units"] = len(units)
     if manifest["phrases"]:
         tmp = out / "phrases.tmp.npz"

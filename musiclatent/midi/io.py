@@ -22,6 +22,7 @@ from musiclatent.midi.melody import Melody
 from musiclatent.midi.meter import meter_problem, with_meter
 from musiclatent.midi.midifile import from_midi_bytes, to_pretty_midi
 from musiclatent.midi.notation import first_score, from_abc_text, from_music21, parse_score
+from musiclatent.midi.repeats import abc_repeat_signs, expand_repeats
 
 __all__ = [
     "MusicReadError",
@@ -57,34 +58,39 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
 def read_melodies(path: str | os.PathLike, track: str | int | None = None, style: str = "",
                   steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
                   tune_range: tuple[int, int] | None = None, name: str | None = None,
-                  meter: tuple[int, int] | None = None,
-                  strict: bool = False) -> list[tuple[str, Melody | MusicReadError]]:
+                  meter: tuple[int, int] | None = None, strict: bool = False,
+                  expand: bool = False) -> list[tuple[str, Melody | MusicReadError]]:
     """Read every piece of a file: an ABC book yields one melody per tune.
 
     ``tune_range`` (start, stop) limits an ABC book to some of its tunes;
     ``name`` replaces the path in piece ids and sources. ``meter`` forces the bars
     (:func:`~musiclatent.midi.meter.with_meter`; a long opening is then no error); ``strict``
     refuses a piece whose meter changes at most bar lines (:func:`~musiclatent.midi.meter.meter_problem`).
+    ``expand`` reads a score (ABC, MusicXML, **kern; not MIDI, which has no repeat signs) as
+    played: repeats and first/second endings written out, the bars they split joined
+    (:mod:`musiclatent.midi.repeats`; a score it cannot expand is read as written), and
+    ``melody.track["repeats"]`` says which.
 
     Returns a list of ``(piece id, Melody or MusicReadError)`` so one bad tune
     never hides the others; raises MusicReadError when the file itself is bad.
     """
     return [(pid, mel) for pid, mel, _ in _read_pieces(path, track, style, steps_per_quarter, data, tune_range,
-                                                       name, False, meter, strict)]
+                                                       name, False, meter, strict, expand)]
 
 
 def read_leadsheets(path: str | os.PathLike, track: str | int | None = None, style: str = "",
                     steps_per_quarter: int = STEPS_PER_QUARTER, data: bytes | None = None,
                     tune_range: tuple[int, int] | None = None, name: str | None = None,
-                    meter: tuple[int, int] | None = None,
-                    strict: bool = False) -> list[tuple[str, Melody | MusicReadError, ChordReading | None]]:
+                    meter: tuple[int, int] | None = None, strict: bool = False,
+                    expand: bool = False) -> list[tuple[str, Melody | MusicReadError, ChordReading | None]]:
     """:func:`read_melodies`, plus the chords of every piece that has a melody.
 
     Scores give their chord symbols (else their other parts' chords, one per beat); MIDI files
     their accompaniment tracks' chords, one per half bar (:mod:`musiclatent.midi.chords`).
-    Returns ``(piece id, Melody or MusicReadError, ChordReading or None)`` triples.
+    With ``expand`` the chords are read from the same expanded score as the melody, so they
+    stay on its bars. Returns ``(piece id, Melody or MusicReadError, ChordReading or None)`` triples.
     """
-    return _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, True, meter, strict)
+    return _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, True, meter, strict, expand)
 
 
 def _with_meter(mel: Melody, meter: tuple[int, int] | None, strict: bool) -> Melody:
@@ -99,7 +105,7 @@ def _with_meter(mel: Melody, meter: tuple[int, int] | None, strict: bool) -> Mel
 
 
 def _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, with_chords: bool,
-                 meter: tuple[int, int] | None = None, strict: bool = False):
+                 meter: tuple[int, int] | None = None, strict: bool = False, expand: bool = False):
     path = Path(path)
     if data is None:
         data = read_file_bytes(path)
@@ -112,10 +118,27 @@ def _read_pieces(path, track, style, steps_per_quarter, data, tune_range, name, 
         mel = _with_meter(from_midi_bytes(data, source=label, **kw), meter, strict)
         return [(label, mel, chords_from_midi_bytes(data, mel, steps_per_quarter) if with_chords else None)]
 
+    def melody_of(score, pid: str, join_bars: bool) -> Melody:
+        return _with_meter(from_music21(score, source=pid, strict_pickup=meter is None, join_bars=join_bars, **kw),
+                           meter, strict)
+
     def one(pid: str, text_or_bytes, fmt_: str):
         try:
+            if expand and fmt_ == "abc":
+                text_or_bytes = abc_repeat_signs(text_or_bytes)
             score = first_score(parse_score(text_or_bytes, fmt_))
-            mel = _with_meter(from_music21(score, source=pid, strict_pickup=meter is None, **kw), meter, strict)
+            if not expand:
+                mel = melody_of(score, pid, False)
+            else:   # as played; a score whose played music we cannot read is read as written
+                played = expand_repeats(score)
+                try:
+                    mel = melody_of(played.score, pid, True)
+                    score, status, why = played.score, played.status, played.reason
+                except MusicReadError as err:
+                    if played.score is score:
+                        raise
+                    mel, status, why = melody_of(score, pid, True), "unexpandable", f"as played: {err}"
+                mel.track.update({"repeats": status, **({"repeats_reason": why} if why else {})})
         except MusicReadError as err:
             return pid, err, None
         return pid, mel, chords_from_score(score, mel, steps_per_quarter) if with_chords else None

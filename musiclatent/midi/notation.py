@@ -15,6 +15,7 @@ from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIG
 from musiclatent.midi.formats import MusicReadError, split_abc_tunes
 from musiclatent.midi.guards import MAX_ABC_MUSIC_CHARS, MAX_UNZIPPED_BYTES, abc_music_chars, unzipped_size
 from musiclatent.midi.melody import Melody, Track, bars_from_time_signatures, choose_melody_track, clip_bars, quantize_quarters
+from musiclatent.midi.repeats import join_split_bars
 from musiclatent.representations.pianoroll import skyline
 
 __all__ = ["from_music21", "from_abc_text", "parse_score", "first_score", "part_notes"]
@@ -52,12 +53,16 @@ def part_notes(part, steps_per_quarter: int) -> tuple[np.ndarray, list[int]]:
 
 
 def from_music21(score, track: str | int | None = None, source: str = "", style: str = "",
-                 steps_per_quarter: int = STEPS_PER_QUARTER, strict_pickup: bool = True) -> Melody:
+                 steps_per_quarter: int = STEPS_PER_QUARTER, strict_pickup: bool = True,
+                 join_bars: bool = False) -> Melody:
     """Extract the melody of a parsed music21 score.
 
     Notes come straight from music21's offsets and durations (never through
     its MIDI writer). Bars come from the measures; an incomplete first
-    measure (a pickup) is not a full bar, so windows start after it.
+    measure (a pickup) is not a full bar, so windows start after it. With
+    ``join_bars``, a bar split in two short measures (a section's last bar and
+    the pickup into the next, as repeats write it) is one bar
+    (:func:`~musiclatent.midi.repeats.join_split_bars`).
     """
     from music21 import meter, tempo as m21tempo, key as m21key
 
@@ -83,11 +88,13 @@ def from_music21(score, track: str | int | None = None, source: str = "", style:
     measures = list(part.getElementsByClass("Measure"))
     if strict_pickup and len(measures) > 2:
         check_opening(measures)
-    for m in measures:
-        bar_q = float(m.barDuration.quarterLength)
-        if float(m.duration.quarterLength) + 1e-6 < bar_q and m is measures[0]:
+    spans = [(float(m.offset), float(m.duration.quarterLength), float(m.barDuration.quarterLength)) for m in measures]
+    if join_bars:
+        spans = join_split_bars(spans)
+    for k, (offset_q, length_q, bar_q) in enumerate(spans):
+        if length_q + 1e-6 < bar_q and k == 0:
             continue  # pickup
-        bars.append((int(round(float(m.offset) * steps_per_quarter)), int(round(bar_q * steps_per_quarter))))
+        bars.append((int(round(offset_q * steps_per_quarter)), int(round(bar_q * steps_per_quarter))))
     if not measures:
         end_q = float(notes[:, 2].max()) / steps_per_quarter
         ts_list = [(float(t.offset), t.numerator, t.denominator) for t in part.flatten().getElementsByClass(meter.TimeSignature)]

@@ -149,3 +149,30 @@ def test_all_meters_keeps_triple_and_compound_tunes_with_windows_on_their_bar_li
     assert np.all(starts % hop == 0)
     for tok, s in zip(data.tokens, starts):   # each window is the song's stream from that bar line
         assert tok.tolist() == notes_to_tokens(notes - np.array([0, s, s]), 32).tolist()
+
+
+AABB = """X:1
+T:AABB in eight bars, sixteen as played
+M:4/4
+L:1/4
+K:C
+|: C D E F | G A B c | d c B A | G F E D :|
+|: E G c e | d B G B | c e g e | c4 :|
+"""
+
+
+def test_repeats_are_expanded_by_default_and_never_share_shards_with_a_written_build(tmp_path):
+    """8 written bars give 5 windows of 4 bars; the 16 played bars 13, of which 11 differ
+    (a window of the whole A or B section comes twice)."""
+    (tmp_path / "in" / "reels").mkdir(parents=True)
+    (tmp_path / "in" / "reels" / "tune.abc").write_text(AABB)
+    out = tmp_path / "ds"
+    written = prepare([str(tmp_path / "in")], out, bars=4, progress=False, expand_repeats=False)
+    assert written["phrases"] == 5 and written["expand_repeats"] is False and written["repeats"] == {}
+    played = prepare([str(tmp_path / "in")], out, bars=4, progress=False)       # same folder: no shard reused
+    assert played["phrases"] == 11 and played["duplicates_dropped"] == 2
+    assert played["expand_repeats"] is True and played["repeats"] == {"expanded": 1}
+    assert len(list((out / "shards").glob("*.npz"))) == 2
+    assert cli_main(["prepare", str(tmp_path / "in"), "--out", str(out), "--bars", "4", "--workers", "1",
+                     "--quiet", "--no-expand-repeats"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["phrases"] == 5
