@@ -15,7 +15,8 @@ def cmd_export_model(args) -> int:
         print(f"wrote {write_extras(MusicLatent.from_checkpoint(args.out), args.data, args.out)}")
         return 0
     card = Path(args.card).read_text() if args.card else ""
-    out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer)
+    out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer,
+                       chord_strength=args.chord_strength)
     if args.scorer and not card:
         from musiclatent.generation.facade import MusicLatent
         from musiclatent.training.ship import scorer_card, scorer_heldout
@@ -116,6 +117,9 @@ def add_commands(sub) -> None:
                         "preset): --out is MODEL/scorer, no "
                         "attribute vectors, and the card is written from its held-out ELBO on --data")
     p.add_argument("--train-command", default="", help="with --scorer: the exact training command, for the card")
+    p.add_argument("--chord-strength", type=float, default=None,
+                   help="a chord model with a chord-tone head: its default strength when sampling over chords "
+                        "(1 = as trained, more = more chord tones; stored in config.json; default 1)")
     p.set_defaults(func=cmd_export_model)
 
     p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")

@@ -23,6 +23,8 @@ def cmd_sample(args) -> int:
 
         raise UserError(f"--chords: chords sound on half bars of 4/4; {ml.name} writes bars of "
                         "{}/{}".format(*ml.meter))
+    if args.chord_strength is not None:
+        _set_chord_strength(ml, args.chord_strength)
     if meter is not None and ml.representation.name == "melody":
         from musiclatent.generation.meters import meter_text, shipped_meters
 
@@ -54,6 +56,18 @@ def _progression(args):
         return parse_progression(args.chords)
     except ChordError as err:
         raise UserError(f"--chords {args.chords!r}: {err}") from None
+
+
+def _set_chord_strength(ml, strength: float) -> None:
+    from musiclatent.cli.main import UserError
+    from musiclatent.models.vae import check_chord_strength
+
+    if not getattr(ml.cfg, "chord_tones", False):
+        raise UserError(f"--chord-strength: {ml.name} has no chord-tone head (use it with --chords and {CHORD_MODEL})")
+    try:
+        ml.chord_strength = check_chord_strength(strength)
+    except ValueError as err:
+        raise UserError(f"--chord-strength: {err}") from None
 
 
 def pretrained_meter(ml) -> tuple[int, int]:
@@ -90,4 +104,7 @@ def add_sample(sub, common) -> None:
                    help="chords of the progression per bar: 1 (default) or 2 (one per half bar)")
     p.add_argument("--chord-program", type=int, default=0, metavar="P",
                    help="General MIDI program of the chord track (default 0, piano)")
+    p.add_argument("--chord-strength", type=float, default=None, metavar="S",
+                   help="how closely the melody keeps to the chord tones, 0 to 8 (default: the model's, set when "
+                        "it was shipped; 1 = as trained, more = more chord tones on the beats)")
     p.set_defaults(func=cmd_sample)

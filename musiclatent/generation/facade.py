@@ -22,7 +22,7 @@ from musiclatent.latent import index as latent_tools
 from musiclatent.latent.walks import latent_walk, slerp  # noqa: F401  (re-exported)
 from musiclatent.constants import PRETRAINED_DIR, STYLE_ANY
 from musiclatent.models.prior import StylePrior, read_prior
-from musiclatent.models.vae import MusicVAE
+from musiclatent.models.vae import MusicVAE, check_chord_strength
 from musiclatent.models.builders import build_vae
 
 PRETRAINED = ("melody-2bar", "melody-16bar")
@@ -49,8 +49,10 @@ class MusicLatent:
     """
 
     def __init__(self, model: MusicVAE, extras: dict[str, np.ndarray] | None = None, card: str = "",
-                 name: str = "", folder: Path | None = None, prior: StylePrior | None = None):
+                 name: str = "", folder: Path | None = None, prior: StylePrior | None = None,
+                 chord_strength: float = 1.0):
         self.model = model.eval()
+        self.chord_strength = check_chord_strength(chord_strength)   # the chord-tone head's default strength
         self.prior = prior
         self.cfg = model.cfg
         self.extras = extras or {}
@@ -106,7 +108,12 @@ class MusicLatent:
         if prior is not None and list(prior.styles) != list(model.cfg.styles):
             raise CheckpointError(f"{folder}/prior.json is for styles {list(prior.styles)}, but the model has "
                                   f"{list(model.cfg.styles)}; refit it with `musiclatent fit-prior {folder} --data DATA`")
-        return cls(model, extras, card, name=name or config.get("preset", ""), folder=folder, prior=prior)
+        try:
+            strength = check_chord_strength(config.get("sampling", {}).get("chord_strength", 1.0))
+        except (ValueError, AttributeError) as err:
+            raise CheckpointError(f"{folder}/config.json: bad sampling.chord_strength ({err})") from None
+        return cls(model, extras, card, name=name or config.get("preset", ""), folder=folder, prior=prior,
+                   chord_strength=strength)
 
     @classmethod
     def load(cls, name_or_path: str) -> "MusicLatent":
@@ -121,30 +128,16 @@ class MusicLatent:
         """Style names the model knows; the first is "any" (unconditioned)."""
         return list(self.cfg.styles)
 
-    @property
-    def steps(self) -> int:
-        return self.cfg.steps
-
-    @property
-    def bars(self) -> int:
-        return self.cfg.bars
+    steps = property(lambda self: self.cfg.steps, doc="phrase length in steps")
+    bars = property(lambda self: self.cfg.bars, doc="phrase length in the model's bars")
+    steps_per_bar = property(lambda self: self.cfg.steps_per_bar, doc="steps in one of the model's bars")
+    meter = property(lambda self: tuple(self.cfg.meter), doc="the model's bar, e.g. (4, 4)")
+    z_dim = property(lambda self: self.cfg.z_dim, doc="latent size")
 
     @property
     def representation(self):
         """How the model's tokens read as music (:mod:`musiclatent.representations`)."""
         return self.cfg.rep
-
-    @property
-    def steps_per_bar(self) -> int:
-        return self.cfg.steps_per_bar
-
-    @property
-    def meter(self) -> tuple[int, int]:
-        return tuple(self.cfg.meter)
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
 
     @property
     def attribute_names(self) -> list[str]:
@@ -194,10 +187,12 @@ class MusicLatent:
         return bool(getattr(self.cfg, "chord_dim", 0))
 
     @torch.no_grad()
-    def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None, chords=None) -> np.ndarray:
+    def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None, chords=None,
+               chord_strength: float | None = None) -> np.ndarray:
         """Latents (n, z_dim) -> tokens (n, steps) int64. Temperature 0 is argmax. ``chords``: chord ids
         per half bar, (n, 2 * bars) or one row (2 * bars,) for all (:mod:`musiclatent.representations.chords`);
-        only a chord model hears them (:attr:`takes_chords`), None = no chord."""
+        only a chord model hears them (:attr:`takes_chords`), None = no chord. ``chord_strength``: how
+        closely a chord-tone head follows them (None: the model's :attr:`chord_strength`)."""
         z = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, self.z_dim)
         if len(z) == 0:
             return np.zeros((0, self.steps), np.int64)
@@ -206,6 +201,7 @@ class MusicLatent:
         if chords is not None and self.takes_chords:
             c = torch.as_tensor(np.asarray(chords, np.int64))
             kw["chords"] = (c[None] if c.ndim == 1 else c).expand(len(z), -1)
+            kw["chord_strength"] = self.chord_strength if chord_strength is None else check_chord_strength(chord_strength)
         out = self.model.sample(z, self._styles(style, len(z)), float(temperature), gen, **kw)
         return out.numpy().astype(np.int64)
 

@@ -12,12 +12,9 @@ plain arguments from the builder; nothing here imports a melody constant.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-PLAUSIBLE = 0.02  # chord guidance reorders only the pitches a conditioned pass gives at least this share
 N_PITCHES = 128  # MIDI pitches an interval head spreads over
 
 
@@ -223,20 +220,6 @@ class CachedStepper:
         return logits, (h_new, c_new, cond_gates, last, extra_gates, tones)
 
 
-def guide_pitches(cond: torch.Tensor, free: torch.Tensor, guidance: float, offset: int) -> torch.Tensor:
-    """Guided logits (N, C) from a conditioned and a free pass (N, C): the event kinds (rest, hold,
-    some note-on) keep the conditioned probabilities; only the choice among the pitches is guided,
-    log p(pitch) = (1 + w) log p_c(pitch | on) - w log p_f(pitch | on), renormalised."""
-    lp = torch.log_softmax(cond.float(), dim=-1)
-    lo, hi = offset, offset + N_PITCHES
-    on_c = torch.logsumexp(lp[:, lo:hi], dim=-1, keepdim=True)
-    pc = lp[:, lo:hi] - on_c
-    pf = torch.log_softmax(free.float()[:, lo:hi], dim=-1)
-    plausible = pc >= math.log(PLAUSIBLE)          # guidance only reorders pitches the conditioned pass allows
-    guided = torch.log_softmax(((1.0 + guidance) * pc - guidance * pf).masked_fill(~plausible, -1e9), dim=-1)
-    return torch.cat([lp[:, :lo], guided + on_c, lp[:, hi:]], dim=-1)
-
-
 def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
     if temperature <= 0:
         return logits.argmax(-1)
@@ -263,31 +246,17 @@ class FlatDecoder(nn.Module):
         return self.core(prev, cond, extra, tones)
 
     @torch.no_grad()
-    def sample(self, z, style_vec, temperature: float = 0.0, generator=None, extra=None,
-               free_extra=None, guidance: float = 0.0, tones=None):
-        """Decode step by step, fed with its own outputs -> tokens (B, T) int64.
-
-        With ``guidance`` w > 0 and ``free_extra`` (B, T, De), the per-step input of "no chord",
-        each step's log-probabilities are (1 + w) * log p(. | extra) - w * log p(. | free_extra):
-        classifier-free guidance (Ho & Salimans 2022), which leans on what the chords add. Both
-        passes run as one batch of 2B and are fed the same tokens (the free pass hears no chord tones)."""
-        b = z.shape[0]
+    def sample(self, z, style_vec, temperature: float = 0.0, generator=None, extra=None, tones=None):
+        """Decode step by step, fed with its own outputs -> tokens (B, T) int64."""
         cond = torch.cat([z, style_vec], dim=-1)
-        guided = guidance > 0 and extra is not None and free_extra is not None
-        if guided:
-            cond, extra = torch.cat([cond, cond]), torch.cat([extra, free_extra.to(extra.dtype)])
-            tones = torch.cat([tones, torch.zeros_like(tones)]) if tones is not None else None
         stepper = self.core.stepper()
         state = stepper.start(cond, extra, tones)
-        tok = torch.full((cond.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
+        tok = torch.full((z.shape[0],), self.core.start_id, dtype=torch.long, device=z.device)
         out = []
         for t in range(self.steps):
             logits, state = stepper.step(tok, t, state)
-            if guided:
-                logits = guide_pitches(logits[:b], logits[b:], guidance, self.core.pitch_offset)
-            pick = _pick(logits, temperature, generator)
-            tok = torch.cat([pick, pick]) if guided else pick
-            out.append(pick)
+            tok = _pick(logits, temperature, generator)
+            out.append(tok)
         return torch.stack(out, dim=1)
 
 

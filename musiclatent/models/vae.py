@@ -7,6 +7,7 @@ short and the logs are honest.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -15,6 +16,17 @@ from torch.nn import functional as F
 from musiclatent.config import ModelConfig
 from musiclatent.models.modules import BiLSTMEncoder, FlatDecoder, HierDecoder
 from musiclatent.representations.chords import N_CHORDS, chord_tone_table
+
+
+MAX_CHORD_STRENGTH = 8.0
+
+
+def check_chord_strength(strength) -> float:
+    """A chord-tone head's strength, checked: a number in [0, MAX_CHORD_STRENGTH] (0 = the head off,
+    1 = as trained)."""
+    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or not 0.0 <= strength <= MAX_CHORD_STRENGTH:
+        raise ValueError(f"chord strength must be a number in [0, {MAX_CHORD_STRENGTH:g}], not {strength!r}")
+    return float(strength)
 
 
 class MusicVAE(nn.Module):
@@ -69,12 +81,14 @@ class MusicVAE(nn.Module):
             raise ValueError(f"{chords.shape[1]} chords do not split a {steps}-step phrase into equal parts")
         return self.chord_embed(chords.long()).repeat_interleave(steps // chords.shape[1], dim=1)
 
-    def chord_tones(self, chords: torch.Tensor | None) -> torch.Tensor | None:
+    def chord_tones(self, chords: torch.Tensor | None, strength: float = 1.0) -> torch.Tensor | None:
         """Chord ids (B, K) -> per-step root and tone indicators (B, T, 2, 12) for the decoder's
-        chord-tone head; None when the model has none or no chords are given."""
+        chord-tone head, times ``strength`` (the head's bias is linear in them: 1 is as trained,
+        more follows the chords more closely); None when the model has none or no chords are given."""
         if chords is None or not self.cfg.chord_tones:
             return None
-        return self.tone_table[chords.long()].repeat_interleave(self.cfg.steps // chords.shape[1], dim=1)
+        tones = self.tone_table[chords.long()].repeat_interleave(self.cfg.steps // chords.shape[1], dim=1)
+        return tones * float(strength) if strength != 1.0 else tones
 
     def logits(self, z: torch.Tensor, style: torch.Tensor, inputs: torch.Tensor,
                chords: torch.Tensor | None = None) -> torch.Tensor:
@@ -88,16 +102,14 @@ class MusicVAE(nn.Module):
     @torch.no_grad()
     def sample(self, z: torch.Tensor, style: torch.Tensor, temperature: float = 0.0,
                generator: torch.Generator | None = None, chords: torch.Tensor | None = None,
-               guidance: float = 0.0) -> torch.Tensor:
+               chord_strength: float = 1.0) -> torch.Tensor:
         """Decode fed with its own outputs -> tokens (B, T) int64 (temperature 0 = argmax).
-        ``guidance`` w >= 0 strengthens given chords by classifier-free guidance (the decoder was
-        trained with "no chord" dropout, so it also knows the chordless distribution)."""
+        ``chord_strength`` scales the chord-tone head (:meth:`chord_tones`; models with one)."""
         extra = self.chord_vectors(chords, len(z))
         if extra is None:
             return self.decoder.sample(z, self.style_embed(style), temperature, generator)
-        free = self.chord_vectors(None, len(z)) if guidance > 0 and chords is not None else None
-        return self.decoder.sample(z, self.style_embed(style), temperature, generator, extra, free, guidance,
-                                   self.chord_tones(chords))
+        return self.decoder.sample(z, self.style_embed(style), temperature, generator, extra,
+                                   self.chord_tones(chords, chord_strength))
 
     # ------------------------------------------------------------------ objective
     def forward(self, tokens: torch.Tensor, style: torch.Tensor, beta: float = 1.0, free_bits: float = 0.0,

@@ -22,6 +22,7 @@ from musiclatent.training.checkpoint import find_checkpoint, read_config
 from musiclatent.data.dataset import load_dataset
 from musiclatent.constants import PRETRAINED_DIR
 from musiclatent.generation.facade import MusicLatent
+from musiclatent.models.vae import check_chord_strength
 from musiclatent.training.prior_fit import write_model_prior
 
 
@@ -68,10 +69,11 @@ def write_extras(ml: MusicLatent, data_dir: str | Path, out_dir: str | Path) -> 
 
 
 def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path, card: str = "",
-                 extras: bool = True, prior: bool = True) -> Path:
+                 extras: bool = True, prior: bool = True, chord_strength: float | None = None) -> Path:
     """Write a shippable model folder from a run's latest checkpoint (``extras``: attribute vectors
     and style means, which a scorer does not need; ``prior``: with them, the style prior that
-    sampling and restyle draw z from, :mod:`musiclatent.training.prior_fit`)."""
+    sampling and restyle draw z from, :mod:`musiclatent.training.prior_fit`; ``chord_strength``:
+    the chord-tone head's default strength, stored as ``config.json``'s ``sampling``)."""
     ckpt = find_checkpoint(run_dir)
     if ckpt is None:
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
@@ -82,6 +84,10 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
     config = read_config(ckpt)
     state = json.loads((ckpt / "state.json").read_text())
     config["trained"] = {"step": state["step"], "wall_s": state.get("wall_s"), "metrics": state.get("metrics", {})}
+    if chord_strength is not None:
+        if not ml.takes_chords or not ml.cfg.chord_tones:
+            raise ValueError("chord_strength is for chord models with a chord-tone head (chord_tones)")
+        config["sampling"] = {"chord_strength": check_chord_strength(chord_strength)}
     chain = init_chain(config.get("init_from"))
     if chain:   # a fine-tune: keep the record of the runs it started from
         config["trained"]["init_chain"] = chain

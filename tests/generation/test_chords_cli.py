@@ -10,14 +10,21 @@ from musiclatent.representations.chords import chord_pitch_classes, parse_progre
 
 
 @pytest.fixture(scope="module")
-def chord_model_dir(tiny_dataset, tmp_path_factory):
+def chord_run(tiny_dataset, tmp_path_factory):
     from musiclatent.data.dataset import load_dataset
     from musiclatent.training.loop import train
-    from musiclatent.training.ship import export_model
 
     assert (load_dataset(tiny_dataset).chords > 0).any()     # the songs' chord tracks were read
     run = tmp_path_factory.mktemp("chord-run")
     train(tiny_dataset, "debug-chords", run, max_steps=20, progress=False)
+    return run
+
+
+@pytest.fixture(scope="module")
+def chord_model_dir(chord_run, tiny_dataset, tmp_path_factory):
+    from musiclatent.training.ship import export_model
+
+    run = chord_run
     folder = tmp_path_factory.mktemp("chord-model")
     export_model(run, tiny_dataset, folder, card="# debug chord model\n", prior=False)
     return folder
@@ -121,3 +128,41 @@ def test_corpora_join_by_name():
     assert corpus_names(["openewld", "openewld"]) == ["openewld"]
     assert corpus_style_names(["openewld", "chord-melody"]) == ["standards", "jazz-pop"]
     assert corpus_style_names(None) == []
+
+
+def test_chord_strength_is_stored_checked_and_heard(chord_run, tiny_dataset, tmp_path, capsys):
+    import json
+
+    import torch
+
+    from musiclatent.cli.main import main
+    from musiclatent.evaluation.chords import chord_tone_rate
+    from musiclatent.generation.facade import MusicLatent
+    from musiclatent.training.checkpoint import CheckpointError
+    from musiclatent.training.ship import export_model
+
+    folder = export_model(chord_run, tiny_dataset, tmp_path / "m", prior=False, chord_strength=2.5)
+    ml = MusicLatent.from_checkpoint(folder)
+    assert ml.chord_strength == 2.5 and MusicLatent.from_checkpoint(chord_run).chord_strength == 1.0
+    with pytest.raises(ValueError, match="chord strength"):
+        export_model(chord_run, tiny_dataset, tmp_path / "bad", prior=False, chord_strength=-1.0)
+    config = json.loads((folder / "config.json").read_text())
+    config["sampling"] = {"chord_strength": "loud"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="chord_strength"):
+        MusicLatent.from_checkpoint(folder)
+    # a head that strongly favours chord tones: strength 1 puts every note on one, strength 0 turns it off
+    with torch.no_grad():
+        ml.model.decoder.core.tones.bias.copy_(torch.tensor([0.0, 40.0]))
+    z = np.random.default_rng(0).normal(size=(16, ml.z_dim)).astype(np.float32)
+    prog = np.array(parse_progression("C G Am F"))
+    on = ml.decode(z, chords=prog, chord_strength=1.0)
+    off = ml.decode(z, chords=prog, chord_strength=0.0)
+    with torch.no_grad():
+        ml.model.decoder.core.tones.bias.zero_()
+        ml.model.decoder.core.tones.weight.zero_()
+    assert np.array_equal(off, ml.decode(z, chords=prog))
+    assert chord_tone_rate(on, np.tile(prog, (16, 1))) == 1.0     # NaN (a failure) if no note fell on a beat
+    assert main(["sample", "--model", str(chord_run), "--chords", "C G", "--chord-strength", "9",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "chord strength must be a number in [0, 8]" in capsys.readouterr().err
