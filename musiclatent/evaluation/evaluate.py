@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +116,7 @@ def score_batched(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch
 
 @torch.no_grad()
 def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch: int,
-                           chords: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                           chords: np.ndarray | None = None, chord_strength: float = 1.0) -> dict[str, np.ndarray]:
     """Encode with mu, then decode teacher-forced and fed with own argmax outputs.
 
     Parameters
@@ -125,6 +124,7 @@ def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch:
     model : MusicVAE (or anything with ``encode``, ``logits`` and ``sample`` like it)
     tokens : np.ndarray, shape (n, T), int ; styles : np.ndarray, shape (n,), model style ids
     chords : np.ndarray, shape (n, K), optional: the phrases' chords, for a chord model
+    chord_strength : the chord-tone head's strength in the sampled decode (teacher-forced: as trained)
 
     Returns
     -------
@@ -140,7 +140,8 @@ def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch:
         logits = model.logits(mu, st, x, **kw).float()
         ce = F.cross_entropy(logits.transpose(1, 2), x, reduction="none")
         parts["teacher_forced"].append(logits.argmax(-1).numpy())
-        parts["sampled"].append(model.sample(mu, st, temperature=0.0, **kw).numpy())
+        strength = {"chord_strength": chord_strength} if kw else {}   # as the app decodes
+        parts["sampled"].append(model.sample(mu, st, temperature=0.0, **kw, **strength).numpy())
         parts["nll"].append(ce.mean(1).numpy())
         parts["kl"].append((0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)).numpy())
         parts["mu"].append(mu.numpy())
@@ -154,10 +155,10 @@ def _overall_and_per_style(pred, target, styles, names, notes_only=False) -> dic
 
 
 def reconstruction_section(model, tokens: np.ndarray, styles: np.ndarray, style_names: list[str],
-                           batch: int, chords: np.ndarray | None = None) -> dict:
+                           batch: int, chords: np.ndarray | None = None, chord_strength: float = 1.0) -> dict:
     """The reconstruction keys of the result; tokens (n, T), styles (n,) model ids, chords (n, K) for
-    a chord model (None: no chord)."""
-    out = reconstruction_outputs(model, tokens, styles, batch, chords)
+    a chord model (None: no chord) decoded at ``chord_strength``."""
+    out = reconstruction_outputs(model, tokens, styles, batch, chords, chord_strength)
     names = {i: n for i, n in enumerate(style_names) if (styles == i).any()}
     return {
         "recon_accuracy_teacher_forced": _overall_and_per_style(out["teacher_forced"], tokens, styles, names),
@@ -367,7 +368,8 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
         rows = np.sort(rng.permutation(len(tokens))[:n])
         result["data"]["reconstruction_phrases"] = int(n)
         chords = data.chords[mask][rows] if ml.takes_chords else None
-        return reconstruction_section(ml.model, tokens[rows], st[rows], ml.styles, settings.batch_size, chords)
+        return reconstruction_section(ml.model, tokens[rows], st[rows], ml.styles, settings.batch_size, chords,
+                                      ml.chord_strength)
 
     result.update(timed("reconstruction", recon) or {})
     result["realism"] = timed("realism", lambda: realism_section(ml, tokens, st, settings, rng))
