@@ -16,6 +16,7 @@ about 7 minutes on one core); loading it, a fraction of a second.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def load_or_build(data_dir: str | Path, base, base_weights: Path, tokens: np.nda
             return LatentCache(*(f[k] for k in ("mu", "logvar", "index", "lo", "hi")))
     cache = build_cache(base, tokens, max_shift, log)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".partial.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")   # two runs building it at once each write their own
     np.savez(tmp, mu=cache.mu, logvar=cache.logvar, index=cache.index, lo=cache.lo, hi=cache.hi)
     tmp.replace(path)
     return cache
