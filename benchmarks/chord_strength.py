@@ -35,16 +35,17 @@ from _common import print_table  # noqa: E402
 from musiclatent.data.dataset import load_dataset  # noqa: E402
 from musiclatent.evaluation.chords import chord_tone_rate  # noqa: E402
 from musiclatent.evaluation.metrics import realism_metrics, token_accuracy  # noqa: E402
+from musiclatent.evaluation.evaluate import split_mask  # noqa: E402
 from musiclatent.generation.facade import MusicLatent  # noqa: E402
 
-SPLITS = {"train": 0, "validation": 1, "test": 2}
+SPLITS = ("train", "validation", "test")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="melody-2bar-chords", help="a chord model with a chord-tone head")
     ap.add_argument("--data", default="data/melody-2bar-chords", help="prepared dataset with chords")
-    ap.add_argument("--split", default="validation", choices=sorted(SPLITS))
+    ap.add_argument("--split", default="validation", choices=SPLITS)
     ap.add_argument("--strengths", default="0,1,1.5,2,2.5,3,4", help="comma-separated strengths")
     ap.add_argument("--samples", type=int, default=512, help="prior samples and real phrases (default 512)")
     ap.add_argument("--temperature", type=float, default=0.5)
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     if not getattr(ml.cfg, "chord_tones", False):
         raise SystemExit(f"{args.model} has no chord-tone head")
     ds = load_dataset(args.data)
-    rows = np.flatnonzero((ds.split == SPLITS[args.split]) & (ds.chords > 0).all(1))
+    rows = np.flatnonzero(split_mask(ds, args.split)[0] & (ds.chords > 0).all(1))
     rng = np.random.default_rng(args.seed)
     pick = np.sort(rng.choice(rows, size=min(args.samples, len(rows)), replace=False))
     real, prog = ds.tokens[pick].astype(np.int64), ds.chords[pick].astype(np.int64)

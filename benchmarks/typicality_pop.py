@@ -32,12 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import print_table  # noqa: E402
 
 from musiclatent.data.dataset import load_dataset  # noqa: E402
+from musiclatent.evaluation.evaluate import split_mask  # noqa: E402
 from musiclatent.generation.facade import MusicLatent  # noqa: E402
 from musiclatent.latent.anomaly import auroc, move_notes  # noqa: E402
 from musiclatent.latent.index import typicality_parts  # noqa: E402
 from musiclatent.latent.typicality import percentile_of  # noqa: E402
 
-SPLITS = {"train": 0, "validation": 1, "test": 2}
+SPLITS = ("train", "validation", "test")
 
 
 def leadsheet_phrases(data_path: str, split: str, styles: list[str], n: int, seed: int) -> tuple[np.ndarray, dict]:
@@ -47,7 +48,7 @@ def leadsheet_phrases(data_path: str, split: str, styles: list[str], n: int, see
     wanted = [names.index(s) for s in styles if s in names]
     if not wanted:
         raise SystemExit(f"{data_path} has none of the styles {styles}; it has {names}")
-    rows = np.flatnonzero((ds.split == SPLITS[split]) & np.isin(ds.style, wanted))
+    rows = np.flatnonzero(split_mask(ds, split)[0] & np.isin(ds.style, wanted))
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(rows, size=min(n, len(rows)), replace=False))
     counts = {names[s]: int((ds.style[rows] == s).sum()) for s in wanted}
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="melody-2bar,melody-2bar-chords", help="comma-separated models")
     ap.add_argument("--data", default="data/melody-2bar-chords", help="prepared dataset with lead-sheet styles")
-    ap.add_argument("--split", default="validation", choices=sorted(SPLITS))
+    ap.add_argument("--split", default="validation", choices=SPLITS)
     ap.add_argument("--styles", default="standards,jazz-pop", help="comma-separated styles of the dataset")
     ap.add_argument("--n", type=int, default=600, help="phrases (default 600)")
     ap.add_argument("--seed", type=int, default=0)
