@@ -19,8 +19,9 @@ from musiclatent.latent import index as latent
 from musiclatent.latent import typicality
 from musiclatent.generation.audio import SAMPLE_RATE, render_pretty_midi
 from musiclatent.generation.export import STEP_COLORS, phrases_to_pretty_midi
-from musiclatent.midi.io import MusicReadError, read_melody
+from musiclatent.midi.io import MusicReadError, read_song
 from musiclatent.generation.songs import bar_number, count, song_phrases
+from musiclatent.generation.studio import song_chords
 from musiclatent.latent.names import phrase_name, piece_name
 from musiclatent.latent.typicality import describe_corpus
 
@@ -114,16 +115,18 @@ def phrase_audio(tokens: np.ndarray) -> tuple[int, np.ndarray]:
 
 # --------------------------------------------------------------------------- handlers
 
-def _melody_phrases(ml, path: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Phrases with notes (n, T) of a file and their first and last bars, numbered as in the file."""
-    melody = read_melody(path)
+def _melody_phrases(ml, path: str) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray | None]:
+    """Phrases with notes (n, T) of a file, their first and last bars, numbered as in the file, and
+    their chords per half bar (n, K) when the file has chords (None otherwise)."""
+    melody = read_song(path)
     song = song_phrases(melody, ml.steps, meter=ml.meter)
     keep = np.flatnonzero((song.phrases >= MELODY.pitch_offset).any(1))
     if len(keep) == 0:
         raise MusicReadError("the melody has no notes")
     start = song.offset + keep * ml.steps
     spans = [(bar_number(melody, int(s)), bar_number(melody, int(s) + ml.steps - 1)) for s in start]
-    return song.phrases[keep], spans
+    chords = song_chords(ml, song)
+    return song.phrases[keep], spans, None if chords is None else chords[keep]
 
 
 def _first_bar(bar) -> int:
@@ -136,16 +139,17 @@ def _bar_span(bar, model_bars: int) -> str:
     return f"{first}-{last}"
 
 
-def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple[str, pd.DataFrame]:
-    """Typicality of a melody: one reading line and a per-phrase table."""
+def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style, chords=None) -> tuple[str, pd.DataFrame]:
+    """Typicality of a melody (over its ``chords`` (n, K) when the scorer hears chords): one reading
+    line and a per-phrase table."""
     index, why = _index(ml)
     if index is None:
-        scores = latent.batched_scores(latent.scoring_model(ml), tokens, style or "any")
+        scores = latent.batched_scores(latent.scoring_model(ml), tokens, style or "any", chords=chords)
         return (f"**{name}**: typicality score {scores.mean():.3f} nats/step. No corpus index to compare "
                 f"with ({why})."), pd.DataFrame(columns=PHRASE_COLUMNS)
     style = None if style in (None, "", "any") else style
     try:
-        scores, rel, ref = latent.typicality_parts(ml, tokens, style)
+        scores, rel, ref = latent.typicality_parts(ml, tokens, style, chords=chords)
     except ValueError as err:
         return f"**{name}**: cannot score under style {style}: {err}", pd.DataFrame(columns=PHRASE_COLUMNS)
     pct = typicality.percentile_of(rel, ref)
@@ -156,7 +160,8 @@ def describe(ml, tokens: np.ndarray, bars: list[int], name: str, style) -> tuple
                           "score": np.round(scores.astype(float), 3), "percentile": np.round(pct.astype(float), 1),
                           "reading": [typicality.reading(p, among) for p in pct]})
     line = (f"**{name}** is {typicality.reading(mean_pct, among)} (typicality score {scores.mean():.3f} nats/step "
-            f"{'under style ' + style if style else 'unconditioned'}, percentile {mean_pct:.0f} among "
+            f"{'under style ' + style if style else 'unconditioned'}"
+            f"{', over its chords' if chords is not None and latent.scoring_model(ml).takes_chords else ''}, percentile {mean_pct:.0f} among "
             f"{found.ranked_among(style)}, with its lead over near variants, matched for note "
             f"count; {count(len(tokens), 'phrase')}).\n\nThe corpus: {describe_corpus(ml.styles)}.")
     return line, table
@@ -191,16 +196,16 @@ def analyse_upload(generator, model_name, file_a, file_b=None, style=None):
             pd.DataFrame(columns=PHRASE_COLUMNS), [], {}
     name = Path(file_a).name
     try:
-        tokens, bars = _melody_phrases(ml, file_a)
-        state = {"tokens": tokens, "bars": bars, "name": name, "label": UPLOAD, "path": None}
+        tokens, bars, chords = _melody_phrases(ml, file_a)
+        state = {"tokens": tokens, "bars": bars, "name": name, "label": UPLOAD, "path": None, "chords": chords}
         if file_b:
-            tb, _ = _melody_phrases(ml, file_b)
+            tb, _, _ = _melody_phrases(ml, file_b)
             za, zb = latent.encode_for_index(ml, tokens[:1]), latent.encode_for_index(ml, tb[:1])
             index, _ = _index(ml)
             if index is not None:
                 state["path"] = index.projection.transform(ml.interpolate_latents(za, zb, 9)[:, 0])
                 state["path_name"] = f"{name} -> {Path(file_b).name}"
-        line, table = describe(ml, tokens, bars, name, style)
+        line, table = describe(ml, tokens, bars, name, style, chords)
         return line, _placed(ml, state), table, _choices(state), state
     except (MusicReadError, ValueError, OSError) as err:
         msg = f"Could not use **{name}**{' / ' + Path(file_b).name if file_b else ''}: {err}"
@@ -216,7 +221,7 @@ def analyse_generated(generator, model_name, style=None, seed: int = 0):
         return f"Could not generate: {err}", _placed(ml, {}), pd.DataFrame(columns=PHRASE_COLUMNS), [], {}
     bars = [i * ml.bars + 1 for i in range(len(tokens))]
     state = {"tokens": tokens, "bars": bars, "name": f"sample seed {int(seed)}", "label": GENERATED, "path": None}
-    line, table = describe(ml, tokens, bars, state["name"], style)
+    line, table = describe(ml, tokens, bars, state["name"], style, state.get("chords"))
     return line, _placed(ml, state), table, _choices(state), state
 
 

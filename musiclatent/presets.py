@@ -121,6 +121,21 @@ register(Preset(
     data={"bars": 2, "dataset": "data/melody-2bar"},
 ))
 
+# The same shape hearing the chord of every half bar (exported as melody-2bar-chords/scorer): a
+# density model of melodies over chords, so a note off the chord costs what it costs a musician.
+# Grown from the chordless scorer fine-tuned on data/melody-2bar-chords; chord rows drawn for half
+# of each batch, a fifth of them as "no chord" so chordless phrases are still scored.
+register(Preset(
+    name="melody-2bar-chords-scorer",
+    description="2-bar density model of melodies over chords: melody-2bar-scorer's shape with chord inputs",
+    model=ModelConfig(bars=2, decoder="flat", embed_dim=64, enc_hidden=128, z_dim=32, dec_hidden=512,
+                      dec_layers=2, pos_dim=16, interval_range=12, chord_dim=16, chord_tones=True),
+    train=TrainConfig(batch_size=128, lr=1e-3, lr_decay=0.9997, min_lr=1e-5, max_steps=3000,
+                      beta_max=1.0, beta_rate=0.999, free_bits=0.0, sampling_rate=0.0, chord_dropout=0.2,
+                      chord_share=0.5, eval_every=500, checkpoint_every=250, val_batches=8),
+    data={"bars": 2, "dataset": "data/melody-2bar-chords"},
+))
+
 # The shape of Magenta's cat-mel_2bar_small, for the speed benchmark.
 register(Preset(
     name="cat-mel-2bar-small",

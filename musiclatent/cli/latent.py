@@ -74,9 +74,9 @@ def _model_and_index(args):
     return ml, index
 
 
-def _read_songs(paths: list[str], ml, track=None, keep_empty: bool = False) -> latent.Corpus:
+def _read_songs(paths: list[str], ml, track=None, keep_empty: bool = False, chords: bool = False) -> latent.Corpus:
     corpus = latent.read_corpus_files(paths, ml.steps, ml.bars, track=track, keep_empty=keep_empty,
-                                       meter=ml.meter)
+                                       meter=ml.meter, chords=chords)
     for line in corpus.skipped:
         print(f"skipped {line}", file=sys.stderr)
     return corpus
@@ -95,7 +95,7 @@ def cmd_index(args) -> int:
     if (datasets and len(datasets) != len(args.inputs)) or len(datasets) > 1:
         raise _user_error("give one prepared dataset folder, or music files/folders (not both)")
     corpus = (latent.read_corpus_dataset(datasets[0]) if datasets
-              else _read_songs(args.inputs, ml, track=args.track))
+              else _read_songs(args.inputs, ml, track=args.track, chords=latent.scoring_model(ml).takes_chords))
     if len(corpus) == 0:
         raise _user_error("no phrase with notes found in " + ", ".join(args.inputs))
     cap = args.max_phrases if args.max_phrases is not None else latent.max_phrases_for(ml, args.max_mb)
@@ -201,15 +201,17 @@ def cmd_score(args) -> int:
             raise _user_error(f"{args.paths[0]} holds {corpus.tokens.shape[1]}-step phrases; "
                               f"the model takes {ml.steps}")
     else:
-        corpus = _read_songs(args.paths, ml, track=args.track)
+        corpus = _read_songs(args.paths, ml, track=args.track, chords=latent.scoring_model(ml).takes_chords)
     if len(corpus) == 0:
         raise _user_error("no phrase with notes to score")
     try:
-        scores, rel, ref = latent.typicality_parts(ml, corpus.tokens, style, index)
+        scores, rel, ref = latent.typicality_parts(ml, corpus.tokens, style, index, corpus.chords)
     except ValueError as err:
         raise _user_error(str(err)) from None
     flag = args.flag_percentile
     cond = f"under style {style}" if style else "unconditioned"
+    if corpus.chords is not None and latent.scoring_model(ml).takes_chords:
+        cond += ", over the chords read with the melody"
     by = "its density-trained scorer" if latent.scoring_model(ml) is not ml else "the model"
     found = latent.index_for(ml, index)
     among = found.ranked_among(style)

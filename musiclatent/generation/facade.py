@@ -186,6 +186,13 @@ class MusicLatent:
     def takes_chords(self) -> bool:   # a chord model: its decoder hears the chord of every half bar
         return bool(getattr(self.cfg, "chord_dim", 0))
 
+    def _chords(self, chords, n: int) -> torch.Tensor | None:
+        """Chord ids per half bar, (n, K) or one row (K,) for all -> (n, K); None if none or unheard."""
+        if chords is None or not self.takes_chords:
+            return None
+        c = torch.as_tensor(np.asarray(chords, np.int64))
+        return (c[None] if c.ndim == 1 else c).expand(n, -1)
+
     @torch.no_grad()
     def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None, chords=None,
                chord_strength: float | None = None) -> np.ndarray:
@@ -199,8 +206,7 @@ class MusicLatent:
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         kw = {}
         if chords is not None and self.takes_chords:
-            c = torch.as_tensor(np.asarray(chords, np.int64))
-            kw["chords"] = (c[None] if c.ndim == 1 else c).expand(len(z), -1)
+            kw["chords"] = self._chords(chords, len(z))
             kw["chord_strength"] = self.chord_strength if chord_strength is None else check_chord_strength(chord_strength)
         out = self.model.sample(z, self._styles(style, len(z)), float(temperature), gen, **kw)
         return out.numpy().astype(np.int64)
@@ -353,17 +359,18 @@ class MusicLatent:
         return self.decode(walk, style, temperature, seed, chords)
 
     @torch.no_grad()
-    def score(self, tokens, style=None, samples: int = 1, seed: int = 0) -> np.ndarray:
-        """Negative ELBO per step (nats) of each phrase: (n, T) -> (n,). Higher = less typical."""
+    def score(self, tokens, style=None, samples: int = 1, seed: int = 0, chords=None) -> np.ndarray:
+        """Negative ELBO per step (nats) of each phrase: (n, T) -> (n,). Higher = less typical. A chord
+        model scores them over ``chords`` (as in :meth:`decode`; None = no chord)."""
         t = self._tokens(tokens)
-        s = self._styles(style, len(t))
+        s, c = self._styles(style, len(t)), self._chords(chords, len(t))
         torch.manual_seed(seed)
         mu, logvar = self.model.encode(t, s)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
         total = torch.zeros(len(t))
         for _ in range(max(1, samples)):
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if samples > 1 else mu
-            logits = self.model.logits(z, s, t).float()
+            logits = (self.model.logits(z, s, t) if c is None else self.model.logits(z, s, t, c)).float()
             total += torch.nn.functional.cross_entropy(logits.transpose(1, 2), t, reduction="none").sum(1)
         return ((total / max(1, samples) + kl) / self.steps).numpy()
 
@@ -387,8 +394,7 @@ class MusicLatent:
         """Phrases (n, T) placed on the corpus map: (n, 2) PCA coordinates."""
         return latent_tools.place_on_map(self, tokens, index)
 
-    def typicality(self, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
-        """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer` and its typicality
-        percentile (n,) among the corpus index's held-out (or training) phrases (see
-        :mod:`musiclatent.latent`: note-count-matched, with the local score beside the ELBO)."""
-        return latent_tools.typicality(self, tokens, style, index)
+    def typicality(self, tokens, style=None, index=None, chords=None) -> tuple[np.ndarray, np.ndarray]:
+        """Negative ELBO per step (n,) of phrases (n, T) under :attr:`scorer`, over their ``chords`` (n, K)
+        if it hears chords, and its percentile (n,) among the index's phrases (:mod:`musiclatent.latent`)."""
+        return latent_tools.typicality(self, tokens, style, index, chords)

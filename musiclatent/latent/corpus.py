@@ -19,7 +19,8 @@ __all__ = ["Corpus", "is_dataset_folder", "read_corpus_dataset", "read_corpus_fi
 @dataclass
 class Corpus:
     """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ;
-    bar (n,) int32, the phrase's first bar counted from 0 (people see ``bar + 1``)."""
+    bar (n,) int32, the phrase's first bar counted from 0 (people see ``bar + 1``) ;
+    chords (n, K) uint8 chord ids per half bar, or None (no chord anywhere)."""
 
     tokens: np.ndarray
     style: np.ndarray
@@ -27,12 +28,14 @@ class Corpus:
     bar: np.ndarray
     split: np.ndarray
     skipped: list[str] = field(default_factory=list)
+    chords: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def subset(self, idx: np.ndarray) -> "Corpus":
-        return Corpus(self.tokens[idx], self.style[idx], self.file[idx], self.bar[idx], self.split[idx], self.skipped)
+        return Corpus(self.tokens[idx], self.style[idx], self.file[idx], self.bar[idx], self.split[idx], self.skipped,
+                      None if self.chords is None else self.chords[idx])
 
 
 def is_dataset_folder(path: str | os.PathLike) -> bool:
@@ -49,32 +52,39 @@ def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
     ds = load_dataset(folder)
     sources = np.asarray([p["source"] for p in ds.manifest["pieces"]], dtype=object)
     names = np.asarray(ds.style_names, dtype=object)
+    chords = ds.chords.astype(np.uint8) if ds.chords.any() else None     # a dataset with chord symbols keeps them
     return Corpus(ds.tokens.astype(np.uint8), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
-                  np.asarray(["train", "validation", "test"], dtype=object)[ds.split])
+                  np.asarray(["train", "validation", "test"], dtype=object)[ds.split], chords=chords)
 
 
 def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,
-                      keep_empty: bool = False, meter: tuple[int, int] = (4, 4)) -> Corpus:
+                      keep_empty: bool = False, meter: tuple[int, int] = (4, 4), chords: bool = False) -> Corpus:
     """Music files/folders tiled into consecutive phrases of ``steps`` steps.
 
     A folder's first sub-folder name is the style. Phrases without a note are
     dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``. ``meter`` is the
-    model's (its bars tile the songs).
+    model's (its bars tile the songs). With ``chords`` (4/4 bars only), each phrase keeps the
+    chord of each half bar read from its piece (chord symbols or accompaniment; "no chord" where
+    none was read).
     """
-    from musiclatent.midi.io import MusicReadError, find_music_files, read_melodies
+    from musiclatent.midi.io import MusicReadError, attach_chords, find_music_files, read_leadsheets, read_melodies
     from musiclatent.generation.songs import bar_number, song_phrases
+    from musiclatent.representations.chords import STEPS_PER_HALF_BAR, events_to_chords
 
-    toks, styles, files, starts, skipped = [], [], [], [], []
+    toks, cells, styles, files, starts, skipped = [], [], [], [], [], []
+    k = steps // STEPS_PER_HALF_BAR
     for path, style in find_music_files(paths):
         try:
-            pieces = read_melodies(path, track=track)
+            pieces = (read_leadsheets(path, track=track) if chords
+                      else [(pid, mel, None) for pid, mel in read_melodies(path, track=track)])
         except MusicReadError as err:
             skipped.append(f"{path}: {err}")
             continue
-        for pid, mel in pieces:
+        for pid, mel, reading in pieces:
             if isinstance(mel, Exception):
                 skipped.append(f"{pid}: {mel}")
                 continue
+            events = getattr(attach_chords(mel, reading), "chords", None) if chords else None
             song = song_phrases(mel, steps, meter=meter)
             phrases = song.phrases
             keep = np.ones(len(phrases), bool) if keep_empty else (phrases >= MELODY.pitch_offset).any(1)
@@ -82,9 +92,13 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
                 skipped.append(f"{pid}: no notes")
             for i in np.flatnonzero(keep):
                 toks.append(phrases[i])
+                cells.append(events_to_chords(np.zeros((0, 2)) if events is None else events,
+                                              song.offset + int(i) * steps, k))
                 styles.append(style)
                 files.append(pid)
                 starts.append(bar_number(mel, song.offset + int(i) * steps) - 1)  # as the file numbers bars
     n = len(toks)
+    heard = np.asarray(cells, np.uint8).reshape(n, k) if chords and n else None
     return Corpus(np.asarray(toks, np.uint8).reshape(n, steps), np.asarray(styles, object),
-                  np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped)
+                  np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped,
+                  heard if heard is not None and heard.any() else None)

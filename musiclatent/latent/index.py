@@ -3,7 +3,8 @@
 An index is a folder that a model can carry as ``<model folder>/index``::
 
     latents.npy   (n, Z) float16 (or float32) latent means, encoded under style "any"
-    tokens.npz    "tokens": (n, T) uint8 phrase tokens, compressed, so results can be played
+    tokens.npz    "tokens": (n, T) uint8 phrase tokens, compressed, so results can be played; and
+                  "chords": (n, K) uint8 chord ids per half bar when a chord-hearing scorer scored them
     index.csv     one row per phrase: file, bar, style, split, score_any, score_style, local_any,
                   local_style, attributes
     index.json    what built it: model, weights fingerprint, steps, z_dim, counts, subsample
@@ -77,7 +78,8 @@ class LatentIndex:
     latents : (n, Z) float32 ; tokens : (n, T) uint8 ; file, style, split : (n,) str ;
     bar : (n,) int32 ; score_any, score_style, local_any, local_style : (n,) float32 ;
     attributes : name -> (n,) ;
-    meta : dict (see the module docstring).
+    meta : dict (see the module docstring) ;
+    chords : (n, K) uint8 chord ids per half bar the phrases were scored over, or None.
     """
 
     latents: np.ndarray
@@ -92,6 +94,7 @@ class LatentIndex:
     local_style: np.ndarray
     attributes: dict[str, np.ndarray]
     meta: dict
+    chords: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.latents)
@@ -203,19 +206,21 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         corpus = corpus.subset(idx)
     known = np.array([s in ml.styles and s != STYLE_ANY for s in corpus.style])
     scorer = scoring_model(ml)
+    chords = corpus.chords if getattr(scorer, "takes_chords", False) else None   # scored over their chords
     zs, s_any, s_style, l_any, l_style = [], [], [], [], []
     for i in tqdm(range(0, len(corpus), batch), desc="index", unit="batch", disable=not progress):
         t = corpus.tokens[i:i + batch].astype(np.int64)
+        c = None if chords is None else chords[i:i + batch]
         zs.append(ml.encode(t, STYLE_ANY))
-        s_any.append(scorer.score(t, STYLE_ANY))
-        l_any.append(batched_local_scores(scorer, t, STYLE_ANY, s_any[-1]))
+        s_any.append(scorer.score(t, STYLE_ANY, chords=c))
+        l_any.append(batched_local_scores(scorer, t, STYLE_ANY, s_any[-1], chords=c))
         mine = known[i:i + batch]                     # phrases of a style the model knows: scored under it
-        own = list(corpus.style[i:i + batch][mine])
+        own, cm = list(corpus.style[i:i + batch][mine]), None if c is None else c[mine]
         s_style.append(np.full(len(t), np.nan, np.float32))
         l_style.append(np.full(len(t), np.nan, np.float32))
         if mine.any():
-            s_style[-1][mine] = scorer.score(t[mine], own)
-            l_style[-1][mine] = batched_local_scores(scorer, t[mine], own, s_style[-1][mine])
+            s_style[-1][mine] = scorer.score(t[mine], own, chords=cm)
+            l_style[-1][mine] = batched_local_scores(scorer, t[mine], own, s_style[-1][mine], chords=cm)
     latents = np.concatenate(zs).astype(dtype).astype(np.float32)
     attrs = {k: np.round(v.astype(np.float32), 4) for k, v in compute_attributes(corpus.tokens).items()}
     meta = {
@@ -230,7 +235,7 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
     }
     return LatentIndex(latents, corpus.tokens.astype(np.uint8), corpus.file, corpus.bar, corpus.style,
                        corpus.split, *(np.concatenate(c).astype(np.float32) for c in (s_any, s_style, l_any, l_style)),
-                       attrs, meta)
+                       attrs, meta, None if chords is None else chords.astype(np.uint8))
 
 
 def _atomic(path: Path, write) -> None:
@@ -246,7 +251,10 @@ def write_index(index: LatentIndex, folder: str | os.PathLike) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     dtype = index.meta.get("dtype", "float16")
     _atomic(folder / LATENTS_FILE, lambda fh: np.save(fh, index.latents.astype(dtype), allow_pickle=False))
-    _atomic(folder / TOKENS_FILE, lambda fh: np.savez_compressed(fh, tokens=index.tokens.astype(np.uint8)))
+    arrays = {"tokens": index.tokens.astype(np.uint8)}
+    if index.chords is not None:
+        arrays["chords"] = index.chords.astype(np.uint8)
+    _atomic(folder / TOKENS_FILE, lambda fh: np.savez_compressed(fh, **arrays))
     cols = ["row", "file", "bar", "style", "split", "score_any", "score_style", "local_any", "local_style"]
     cols += list(index.attributes)
 
@@ -284,7 +292,7 @@ def read_index(folder: str | os.PathLike) -> LatentIndex:
         raise ValueError(f"{folder}: index version {meta.get('version')} is not {INDEX_VERSION}; rebuild it")
     latents = np.load(folder / LATENTS_FILE, allow_pickle=False).astype(np.float32)
     with np.load(folder / TOKENS_FILE, allow_pickle=False) as z:
-        tokens = z["tokens"]
+        tokens, chords = z["tokens"], (z["chords"] if "chords" in z.files else None)
     with open(folder / TABLE_FILE, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     if not (len(rows) == len(latents) == len(tokens)):
@@ -298,7 +306,7 @@ def read_index(folder: str | os.PathLike) -> LatentIndex:
     attrs = {k: col(k, np.float32) for k in ATTRIBUTES if rows and k in rows[0]}
     return LatentIndex(latents, tokens, col("file"), col("bar", np.float64).astype(np.int32), col("style"),
                        col("split"), *(col(c, np.float32) for c in ("score_any", "score_style", "local_any", "local_style")),
-                       attrs, meta)
+                       attrs, meta, chords)
 
 
 def index_for(ml, index=None) -> LatentIndex:
@@ -357,8 +365,9 @@ def nearest_phrases(ml, tokens, k: int = 10, metric: str = "cosine", index=None)
             for rr, dd in zip(rows, dists)]
 
 
-def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, typicality statistics) of phrases (n, T) under ``style`` by :func:`scoring_model`, and
+def typicality_parts(ml, tokens, style=None, index=None, chords=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, typicality statistics) of phrases (n, T) under ``style`` by :func:`scoring_model` (over
+    their ``chords`` (n, K) when it hears chords; None = no chord), and
     the statistics that percentiles rank among (:meth:`LatentIndex.relative_reference`: the index's
     held-out phrases, or its training phrases, scored the same way: style "any", or their own). A
     score is the negative ELBO per step; a statistic is its matched z-score plus that of the local
@@ -368,14 +377,15 @@ def typicality_parts(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np
     name = None if style in (None, "", STYLE_ANY) else ml.styles[ml.style_id(style)]
     tokens = np.asarray(tokens).reshape(-1, ml.steps)
     scorer = scoring_model(ml)
-    scores = batched_scores(scorer, tokens, name or STYLE_ANY)
-    local = batched_local_scores(scorer, tokens, name or STYLE_ANY, scores)
+    scores = batched_scores(scorer, tokens, name or STYLE_ANY, chords=chords)
+    local = batched_local_scores(scorer, tokens, name or STYLE_ANY, scores, chords=chords)
     rel = combined_scores(scores, local, note_counts(tokens), *idx.reference(name))
     return scores, rel, idx.relative_reference(name)
 
 
-def typicality(ml, tokens, style=None, index=None) -> tuple[np.ndarray, np.ndarray]:
-    """Negative ELBO per step of phrases (n, T) under ``style`` and its density-matched percentile (n,)
-    among the index's held-out or training phrases (see the module docstring)."""
-    scores, rel, ref_rel = typicality_parts(ml, tokens, style, index)
+def typicality(ml, tokens, style=None, index=None, chords=None) -> tuple[np.ndarray, np.ndarray]:
+    """Negative ELBO per step of phrases (n, T) under ``style`` (over ``chords``, as in
+    :func:`typicality_parts`) and its density-matched percentile (n,) among the index's held-out or
+    training phrases (see the module docstring)."""
+    scores, rel, ref_rel = typicality_parts(ml, tokens, style, index, chords)
     return scores, percentile_of(rel, ref_rel)

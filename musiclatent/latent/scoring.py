@@ -52,22 +52,32 @@ def check_scores_comparable(ml, index) -> None:
                          "MODEL/index`")
 
 
-def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH) -> np.ndarray:
-    """Negative ELBO per step in batches: (n, T), style or (n,) styles -> (n,) float32."""
+def _rows(chords, i: int, j: int):
+    return None if chords is None else np.asarray(chords)[i:j]
+
+
+def batched_scores(ml, tokens: np.ndarray, styles, batch: int = SCORE_BATCH, chords=None) -> np.ndarray:
+    """Negative ELBO per step in batches: (n, T), style or (n,) styles -> (n,) float32; over the
+    phrases' ``chords`` (n, K) when given (a model that hears chords uses them, others ignore them)."""
     tokens = np.asarray(tokens, np.int64)
     per_row = isinstance(styles, (list, tuple, np.ndarray))
-    out = [ml.score(tokens[i:i + batch], list(styles[i:i + batch]) if per_row else styles)
+    out = [ml.score(tokens[i:i + batch], list(styles[i:i + batch]) if per_row else styles,
+                    chords=_rows(chords, i, i + batch))
            for i in range(0, len(tokens), batch)]
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
-def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, batch: int = SCORE_BATCH) -> np.ndarray:
+def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, batch: int = SCORE_BATCH,
+                         chords=None) -> np.ndarray:
     """Local scores (:func:`local_scores`) of phrases (n, T) with these ``scores`` under a style or
-    (n,) ``styles``: the phrases' near variants are scored the same way; (n,) float32."""
+    (n,) ``styles``: the phrases' near variants are scored the same way, over the same ``chords``
+    (n, K) if given; (n,) float32."""
     per_row = isinstance(styles, (list, tuple, np.ndarray))
     out = []
     for i in range(0, len(tokens), batch):
         style = list(styles[i:i + batch]) if per_row else styles
         variants = near_variants(np.asarray(tokens[i:i + batch]))
-        out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style) for v in variants])))
+        c = _rows(chords, i, i + batch)
+        out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style, chords=c)
+                                                               for v in variants])))
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)

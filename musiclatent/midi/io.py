@@ -178,13 +178,19 @@ def read_song(path: str | os.PathLike, track: str | int | None = None, meter: tu
     for _, result, reading in read_leadsheets(path, track=track, data=data, tune_range=(0, MAX_TUNES_TRIED),
                                               meter=meter, strict=True):
         if isinstance(result, Melody):
-            events = np.asarray(reading.events if reading is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
-            if reading is not None and reading.trusted and (events[:, 1] > 0).any():   # a drone is no chords
-                result.chords = np.asarray(reading.events, np.int32)
-                result.track["chords"] = reading.meta()
-            return result
+            return attach_chords(result, reading)
         errors.append(str(result))
     raise MusicReadError(errors[0] if errors else "no music found")
+
+
+def attach_chords(mel: Melody, reading: ChordReading | None) -> Melody:
+    """Put a piece's chords in ``mel.chords`` (and how they were read in ``mel.track["chords"]``)
+    when the reading is trusted and holds a chord (a drone is no chords); returns ``mel``."""
+    events = np.asarray(reading.events if reading is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2)
+    if reading is not None and reading.trusted and (events[:, 1] > 0).any():
+        mel.chords = np.asarray(reading.events, np.int32)
+        mel.track["chords"] = reading.meta()
+    return mel
 
 
 def find_music_files(paths: list[str | os.PathLike]) -> list[tuple[Path, str]]:

@@ -96,3 +96,53 @@ def test_a_scorer_of_its_own_shape_is_used(debug_model_dir, tmp_path):
     np.testing.assert_allclose(latent.batched_scores(latent.scoring_model(ml), tokens, "any"),
                                ml.scorer.score(tokens, "any"), rtol=1e-6)
     assert not np.allclose(ml.scorer.score(tokens, "any"), ml.score(tokens, "any"))
+
+
+def _with_chord_scorer(model_dir, folder):
+    """A copy of ``model_dir`` whose ``scorer/`` hears chords (random weights, the chord-tone head on)."""
+    import dataclasses
+
+    import torch
+
+    from musiclatent.models.builders import build_vae
+    from musiclatent.training.checkpoint import model_config_from
+
+    shutil.copytree(model_dir, folder)
+    shutil.copytree(model_dir, folder / "scorer")
+    config = json.loads((folder / "scorer" / "config.json").read_text())
+    mc = dataclasses.replace(model_config_from(config), chord_dim=4, chord_tones=True)
+    config["model"] = mc.to_dict()
+    (folder / "scorer" / "config.json").write_text(json.dumps(config))
+    torch.manual_seed(0)
+    state = {k: (v + 0.5 if "tone" in k else v) for k, v in build_vae(mc).state_dict().items()}  # head not at zero
+    save_file({k: v.half().contiguous() for k, v in state.items()}, str(folder / "scorer" / "model.safetensors"))
+    return folder
+
+
+def test_a_chord_scorer_scores_phrases_over_their_chords(debug_model_dir, song_folder, tmp_path):
+    ml = MusicLatent.from_checkpoint(_with_chord_scorer(debug_model_dir, tmp_path / "m"))
+    scorer = latent.scoring_model(ml)
+    assert scorer.takes_chords and not ml.takes_chords
+    corpus = latent.read_corpus_files([song_folder], ml.steps, ml.bars, chords=True)
+    assert corpus.chords is not None and corpus.chords.shape == (len(corpus), ml.steps // 8)
+    assert (corpus.chords > 0).mean() > 0.9                       # every song has a chord track
+    assert latent.read_corpus_files([song_folder], ml.steps, ml.bars).chords is None
+    heard = latent.batched_scores(scorer, corpus.tokens, "any", chords=corpus.chords)
+    bare = latent.batched_scores(scorer, corpus.tokens, "any")
+    assert not np.allclose(heard, bare)
+    index = latent.build_index(ml, corpus)
+    np.testing.assert_array_equal(index.chords, corpus.chords)
+    np.testing.assert_allclose(index.score_any, heard, rtol=1e-5)
+    back = latent.read_index(latent.write_index(index, tmp_path / "index"))
+    np.testing.assert_array_equal(back.chords, corpus.chords)
+    scores, _, _ = latent.typicality_parts(ml, corpus.tokens[:6], index=back, chords=corpus.chords[:6])
+    np.testing.assert_allclose(scores, heard[:6], rtol=1e-5)
+    scores, _, _ = latent.typicality_parts(ml, corpus.tokens[:6], index=back)
+    np.testing.assert_allclose(scores, bare[:6], rtol=1e-5)
+
+
+def test_an_index_of_a_chordless_scorer_keeps_no_chords(debug_model, song_folder, tmp_path):
+    corpus = latent.read_corpus_files([song_folder], debug_model.steps, debug_model.bars, chords=True)
+    index = latent.build_index(debug_model, corpus)
+    assert index.chords is None
+    assert latent.read_index(latent.write_index(index, tmp_path / "index")).chords is None
