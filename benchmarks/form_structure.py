@@ -2,9 +2,9 @@
 
 Real pieces are the first 32 bars of the tunes (both splits) of a prepared 16-bar
 dataset (two consecutive 16-bar windows of one piece). Generated pieces of
-each model come two ways: the latent walk that ``sample --bars 32`` chains
-(``studio.sample``) and :mod:`musiclatent.generation.form` (default AABB of
-8-bar sections). Printed per row:
+each model come two ways: the latent walk that ``sample --bars 32 --form walk``
+chains (``studio.sample``) and :mod:`musiclatent.generation.form` (default AABB of
+8-bar sections, motifs repeated; what ``sample --bars 32`` writes). Printed per row:
 
 * bar-repeat share: the share of bar pairs with notes whose steps agree on
   >= 90% (mean over pieces, 95% bootstrap interval), and its ratio to real;
@@ -34,7 +34,7 @@ from musiclatent.data.dataset import load_dataset  # noqa: E402
 from musiclatent.evaluation.long_form import bar_repeat_share, framewise_overlaps, mittal_scores  # noqa: E402
 from musiclatent.generation import studio  # noqa: E402
 from musiclatent.generation.facade import MusicLatent  # noqa: E402
-from musiclatent.generation.form import form_pieces  # noqa: E402
+from musiclatent.generation.form import DEFAULT_REPEAT, form_pieces  # noqa: E402
 
 
 def real_pieces(data_dir: str, bars: int, split: str = "all") -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +64,12 @@ def row(label: str, pieces: np.ndarray, real_oa: dict, real_share: float, rng) -
             f"{m['duration_consistency']:.3f}", f"{m['duration_variance']:.3f}"]
 
 
+def _by_style(pieces: np.ndarray, styles: np.ndarray) -> dict[int, float]:
+    """Mean bar-repeat share of the pieces of each style id."""
+    share = bar_repeat_share(pieces)
+    return {int(s): float(np.nanmean(share[styles == s])) for s in np.unique(styles)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", default=None, help="pretrained name or model/run folder (repeatable)")
@@ -85,22 +91,34 @@ def main(argv=None) -> int:
     real_share = float(np.nanmean(bar_repeat_share(real)))
     pick = rng.choice(len(real), args.n)                      # generated pieces follow the real style mix
     rows = [row(f"real ({args.data}, first {args.bars} bars of each tune)", real, real_oa, real_share, rng)]
+    per_style = {"real": _by_style(real, real_styles)}
+    styles = real_styles[pick]
     for name in args.model or ["melody-16bar"]:
         ml = MusicLatent.load(name)
-        styles = real_styles[pick]
-        walk, formed = [], []
+        walk, formed, plain = [], [], []
         for sid in np.unique(styles):
             k = int((styles == sid).sum())
             res = studio.sample(ml, n=k, bars=args.bars, style=ml.styles[sid], temperature=args.temperature,
-                                seed=args.seed + int(sid))
+                                seed=args.seed + int(sid), form="walk")
             walk += [v[0] for v in res.segments.values()]
-            formed.append(form_pieces(ml, k, args.bars, args.form, ml.styles[sid], args.temperature,
-                                      args.seed + int(sid)))
-        rows.append(row(f"{name}: latent walk (sample --bars {args.bars})", np.asarray(walk), real_oa, real_share, rng))
-        rows.append(row(f"{name}: form {args.form or 'default'}", np.concatenate(formed), real_oa, real_share, rng))
+            for out, repeat in ((formed, DEFAULT_REPEAT), (plain, 0.0)):
+                out.append(form_pieces(ml, k, args.bars, args.form, ml.styles[sid], args.temperature,
+                                       args.seed + int(sid), repeat=repeat))
+        rows.append(row(f"{name}: latent walk (sample --bars {args.bars} --form walk)", np.asarray(walk), real_oa,
+                        real_share, rng))
+        rows.append(row(f"{name}: form {args.form or 'default'}, motifs not repeated (repeat 0)",
+                        np.concatenate(plain), real_oa, real_share, rng))
+        rows.append(row(f"{name}: form {args.form or 'default'} (sample --bars {args.bars})", np.concatenate(formed),
+                        real_oa, real_share, rng))
+        per_style[f"{name}: form"] = _by_style(np.concatenate(formed), np.sort(styles))
     print(f"{args.bars}-bar pieces, temperature {args.temperature}\n")
     print_table(["pieces", "n", "bar-repeat share [95%]", "x real", "pitch consistency", "pitch variance",
                  "duration consistency", "duration variance"], rows)
+    names = list(MusicLatent.load((args.model or ["melody-16bar"])[0]).styles)
+    sids = sorted(set(np.unique(real_styles)))
+    print("\nbar-repeat share per style\n")
+    print_table(["pieces", *[names[s] for s in sids]],
+                [[label, *[f"{v.get(s, float('nan')):.3f}" for s in sids]] for label, v in per_style.items()])
     print(f"\n({time.time() - t0:.0f} s)")
     return 0
 

@@ -43,7 +43,7 @@ log = logging.getLogger("musiclatent.demo")
 
 MAX_SLOTS = 8            # result slots on the page (variations 1-8)
 SLOT_WIDTH = 4           # outputs per slot: column visibility, piano roll, audio, MIDI
-BAR_CHOICES = (2, 16)
+BAR_CHOICES = (2, 4, 8, 16, 32, 64)  # longer than a phrase: form (32, 64) or a chain of phrases
 MAX_SEED = 2**31 - 1
 GALLERY_ASPECT = 2.0    # step pictures wrap like lines of a score to about this width : height
 
@@ -178,7 +178,7 @@ class Handlers:
         by the family's chord model when one is shipped, with a chord track (``chord_program``) in
         every file. Returns slot values, the zip and a status line."""
         t0 = time.perf_counter()
-        bars = int(number(bars, 1, 16, "length", integer=True))
+        bars = int(number(bars, 1, max(BAR_CHOICES), "length", integer=True))
         if bars not in BAR_CHOICES:
             raise InputError(f"length must be one of {', '.join(map(str, BAR_CHOICES))} bars")
         n = number(n, 1, MAX_SLOTS, "number of variations", integer=True)

@@ -38,7 +38,7 @@ def cmd_sample(args) -> int:
                         temperature=0.5 if args.temperature is None else args.temperature, seed=args.seed,
                         attributes=_parse_attrs(args.attr), qpm=args.tempo, program=args.program,
                         velocity=args.velocity, time_signature=meter, chords=chords,
-                        chords_per_bar=args.chords_per_bar, chord_program=args.chord_program)
+                        chords_per_bar=args.chords_per_bar, chord_program=args.chord_program, form=args.form)
     return _finish(res, args, "sample")
 
 
@@ -92,7 +92,12 @@ def add_sample(sub, common) -> None:
     common(p)
     p.add_argument("--n", type=int, default=4, help="number of melodies (default 4)")
     p.add_argument("--bars", type=int, default=None,
-                   help="length in bars: 2 or 16 pick the model; longer chains phrases (default: the model's)")
+                   help="length in bars: 2 or 16 pick the model; longer pieces have form (see --form) or chain "
+                        "phrases (default: the model's)")
+    p.add_argument("--form", default=None, metavar="LETTERS",
+                   help="form of pieces longer than the model's phrase, one letter a section: AABB, AABA, ... "
+                        "(default: 24 bars AAB, 32 AABB, 48 AABBCC, 64 AABA, when the sections fit in the "
+                        "model's phrase), or 'walk' for a chain of phrases along a latent walk")
     p.add_argument("--meter", default=None, metavar="N/D",
                    help="meter of the melodies: 4/4 (default), 3/4 (a waltz model) or 6/8 (a jig model); "
                         "2/4 and 2/2 are written from 4/4 phrases")

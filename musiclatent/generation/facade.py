@@ -38,12 +38,10 @@ class MusicLatent:
 
     Parameters
     ----------
-    model : MusicVAE
+    model : MusicVAE (or LatentSeqVAE)
     extras : dict of np.ndarray
-        Optional shipped arrays: ``attr.<name>`` (Z,) attribute vectors and
-        ``style_mean.<style>`` (Z,) mean latents.
-    card : str
-        The model card (markdown), if any.
+        Optional: ``attr.<name>`` (Z,) attribute vectors and ``style_mean.<style>`` (Z,) mean latents.
+    card : str, the model card (markdown), if any
     prior : StylePrior, optional
         Where each style's latents live (``prior.safetensors``); without one, z ~ N(0, I).
     """
@@ -63,9 +61,8 @@ class MusicLatent:
     # ------------------------------------------------------------------ loading
     @property
     def scorer(self) -> "MusicLatent":
-        """The model typicality is scored with: the density-trained model shipped in ``<folder>/scorer``
-        (a twin of this one, or any shape for the same steps and styles; see ``musiclatent.latent``)
-        when there is one, else this model itself. Loaded once."""
+        """The model typicality is scored with: ``<folder>/scorer`` (a density-trained model for the same
+        steps and styles, see ``musiclatent.latent``) when there is one, else this model. Loaded once."""
         if "_scorer" not in self.__dict__:
             sub = Path(self.folder) / SCORER_DIRNAME if self.folder is not None else None
             twin = self
@@ -195,11 +192,12 @@ class MusicLatent:
 
     @torch.no_grad()
     def decode(self, z, style=None, temperature: float = 0.0, seed: int | None = None, chords=None,
-               chord_strength: float | None = None) -> np.ndarray:
+               chord_strength: float | None = None, repeat: float = 0.0) -> np.ndarray:
         """Latents (n, z_dim) -> tokens (n, steps) int64. Temperature 0 is argmax. ``chords``: chord ids
         per half bar, (n, 2 * bars) or one row (2 * bars,) for all (:mod:`musiclatent.representations.chords`);
         only a chord model hears them (:attr:`takes_chords`), None = no chord. ``chord_strength``: how
-        closely a chord-tone head follows them (None: the model's :attr:`chord_strength`)."""
+        closely a chord-tone head follows them (None: the model's :attr:`chord_strength`). ``repeat``:
+        a latent-sequence model repeats near-repeated 2-bar motifs exactly (``latent_seq.repeat_sources``)."""
         z = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, self.z_dim)
         if len(z) == 0:
             return np.zeros((0, self.steps), np.int64)
@@ -208,6 +206,8 @@ class MusicLatent:
         if chords is not None and self.takes_chords:
             kw["chords"] = self._chords(chords, len(z))
             kw["chord_strength"] = self.chord_strength if chord_strength is None else check_chord_strength(chord_strength)
+        if repeat and self.cfg.decoder == "latent-seq":
+            kw["repeat"] = float(repeat)
         out = self.model.sample(z, self._styles(style, len(z)), float(temperature), gen, **kw)
         return out.numpy().astype(np.int64)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
+from musiclatent.generation.form import check_form, default_form, form_pieces
 from musiclatent.generation.respect import respect_input
 from musiclatent.generation.songs import align_index, export_meter, morph_layout, song_phrases
 from musiclatent.generation.stream import model_phrases, held_into, seal, stream_notes, stream_tokens
@@ -67,8 +68,11 @@ def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, tem
            seed: int | None = 0, attributes: dict | None = None, qpm: float | None = None,
            program: int | None = None, velocity: int | None = None,
            time_signature: tuple[int, int] | None = None, chords=None, chords_per_bar: int = 1,
-           chord_program: int = 0) -> Result:
-    """n melodies of ``bars`` bars; longer than the model's phrase means a chain of
+           chord_program: int = 0, form: str | None = None) -> Result:
+    """n melodies of ``bars`` bars. Longer than the model's phrase, a piece has form
+    (:mod:`musiclatent.generation.form`: ``form`` letters such as AABB, by default
+    :func:`~musiclatent.generation.form.default_form`) when its sections fit in the model's phrase
+    and the model does not play over chords; else (or with ``form="walk"``) it is a chain of
     phrases along a latent walk (each next z = 0.8 z + 0.6 eps, in the style prior's frame
     when the model has one: :meth:`MusicLatent.walk_latents`).
 
@@ -77,20 +81,46 @@ def sample(ml: MusicLatent, n: int = 4, bars: int | None = None, style=None, tem
     plays over them, and every file gets a block-chord track (``chord_program``)."""
     bars = bars or ml.bars
     k = max(1, int(np.ceil(bars / ml.bars)))
-    rng = np.random.default_rng(seed)
-    z = ml.prior_latents(n, style, temperature, rng)
-    walk = ml.walk_latents(z, k - 1, 0.8, style, rng, spread=ml.prior.spread(temperature) if ml.prior else 1.0)
-    zs = np.concatenate([z[:, None], walk.transpose(1, 0, 2)], 1).reshape(-1, ml.z_dim) + ml.attribute_offset(attributes)
     per_half = progression_halves(chords, k * ml.bars, chords_per_bar) if chords is not None else None
-    rows = np.tile(per_half.reshape(k, -1), (n, 1)) if per_half is not None else None
-    toks = ml.decode(zs, style, temperature, seed, chords=rows).reshape(n, k, ml.steps)
+    shape = piece_form(ml, bars, form, per_half is not None)
     keep = bars * ml.steps // ml.bars
-    segs = {f"sample_{i + 1:02d}": toks[i].reshape(1, -1)[:, :keep] for i in range(n)}
-    q, ts, prog, vel = _export_settings(None, qpm, program, velocity, time_signature or ml.meter)
     notes = [] if per_half is None or ml.takes_chords else [
         f"{ml.name} does not hear chords: the melodies ignore them; the chord track is written beside them"]
+    if shape is not None:
+        toks = form_pieces(ml, n, bars, shape[0], style, temperature, seed, attributes=attributes)
+        notes.append(f"form {shape[0]}: {len(shape[0])} sections of {shape[1]} bars; a returning section "
+                     f"repeats with a new cadence")
+    else:
+        rng = np.random.default_rng(seed)
+        z = ml.prior_latents(n, style, temperature, rng)
+        walk = ml.walk_latents(z, k - 1, 0.8, style, rng, spread=ml.prior.spread(temperature) if ml.prior else 1.0)
+        zs = np.concatenate([z[:, None], walk.transpose(1, 0, 2)], 1).reshape(-1, ml.z_dim) + ml.attribute_offset(attributes)
+        rows = np.tile(per_half.reshape(k, -1), (n, 1)) if per_half is not None else None
+        toks = ml.decode(zs, style, temperature, seed, chords=rows).reshape(n, -1)
+    segs = {f"sample_{i + 1:02d}": toks[i].reshape(1, -1)[:, :keep] for i in range(n)}
+    q, ts, prog, vel = _export_settings(None, qpm, program, velocity, time_signature or ml.meter)
     return Result(segs, {name: [name] for name in segs}, q, ts, prog, vel, notes,
                   {name: per_half[:2 * bars] for name in segs} if per_half is not None else {}, chord_program)
+
+
+def piece_form(ml: "MusicLatent", bars: int, form: str | None = None,
+               over_chords: bool = False) -> tuple[str, int] | None:
+    """(FORM, section bars) a ``bars``-bar sample takes, or None for one phrase or a latent walk:
+    pieces no longer than the model's phrase, ``form="walk"``, a chord model over chords (it plays
+    them phrase by phrase), or no form given and the default's sections do not fit. A form asked
+    for that cannot be is a ValueError."""
+    if bars <= ml.bars or (form or "").lower() == "walk":
+        return None
+    if form is None:
+        if over_chords and ml.takes_chords:
+            return None
+        try:
+            return check_form(ml, bars, default_form(bars)) if default_form(bars) != "A" else None
+        except ValueError:
+            return None
+    if over_chords and ml.takes_chords:
+        raise ValueError(f"{ml.name} plays over the chords phrase by phrase, along a latent walk: give no form")
+    return check_form(ml, bars, form)
 
 
 def progression_halves(chords, bars: int, chords_per_bar: int = 1) -> np.ndarray:

@@ -46,6 +46,28 @@ def base_folder(name: str) -> Path:
     raise ValueError(f"base model {name!r}: no config.json there (give a pretrained name or a model folder)")
 
 
+def repeat_sources(lat: torch.Tensor, radius: float) -> torch.Tensor:
+    """Which earlier chunk each chunk repeats: chunk latents (B, K, Zb) -> (B, K) int64 indices.
+
+    In order, a chunk whose latent lies within ``radius`` times the median distance between its
+    phrase's chunk latents of an earlier chunk's repeats that chunk (the nearest; what that one
+    repeats, if it repeats one), else itself. Real tunes repeat their 2-bar motifs exactly; a phrase
+    drawn from the prior proposes motifs that come back only roughly. ``radius`` 0: each itself.
+    """
+    b, k = lat.shape[:2]
+    src = torch.arange(k).repeat(b, 1)
+    if radius <= 0 or k < 2:
+        return src
+    upper = torch.triu(torch.ones(k, k, dtype=torch.bool), diagonal=1)
+    for i in range(b):
+        limit = float(radius) * torch.cdist(lat[i], lat[i])[upper].median()
+        for j in range(1, k):
+            d = (lat[i, :j] - lat[i, j]).norm(dim=-1)
+            if d.min() < limit:
+                src[i, j] = src[i, int(d.argmin())]
+    return src
+
+
 def base_config(name: str) -> ModelConfig:
     from musiclatent.training.checkpoint import model_config_from
 
@@ -179,11 +201,16 @@ class LatentSeqVAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, style: torch.Tensor, temperature: float = 0.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Public z (B, Z) -> tokens (B, T) int64; each chunk decoded by the base model (temperature 0 = argmax)."""
+               generator: torch.Generator | None = None, repeat: float = 0.0) -> torch.Tensor:
+        """Public z (B, Z) -> tokens (B, T) int64; each chunk decoded by the base model (temperature 0 =
+        argmax). ``repeat`` > 0: a chunk near an earlier one repeats its notes (:func:`repeat_sources`)."""
         b = z.shape[0]
-        lat = self.latents(z, style).reshape(b * self.chunks, -1)
-        out = self.base.sample(lat, torch.zeros(len(lat), dtype=torch.long, device=z.device), temperature, generator)
+        lat = self.latents(z, style)
+        out = self.base.sample(lat.reshape(b * self.chunks, -1), torch.zeros(b * self.chunks, dtype=torch.long,
+                               device=z.device), temperature, generator).reshape(b, self.chunks, -1)
+        if repeat > 0:
+            src = repeat_sources(lat, repeat).to(out.device)
+            out = torch.gather(out, 1, src[..., None].expand(-1, -1, out.shape[-1]))
         return out.reshape(b, self.cfg.steps)
 
     # ------------------------------------------------------------------ objective

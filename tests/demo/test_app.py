@@ -127,11 +127,12 @@ def test_generate_shows_the_style_the_classifier_hears(handlers, debug_model_dir
 
 @pytest.mark.parametrize("change, message", [
     (dict(n=9), "number of variations"),
-    (dict(bars=4), "length must be one of"),
+    (dict(bars=12), "length must be one of"),
+    (dict(bars=128), "length must lie in"),
     (dict(style="bebop"), "valid styles"),
     (dict(temperature="hot"), "temperature must be a number"),
     (dict(program=128), "instrument"),
-], ids=["too-many", "bad-length", "unknown-style", "nan-temperature", "bad-program"])
+], ids=["too-many", "bad-length", "too-long", "unknown-style", "nan-temperature", "bad-program"])
 def test_generate_rejects_bad_settings(handlers, change, message):
     with pytest.raises(gr.Error, match=message):
         handlers.generate(*gen_args(**change))
@@ -499,3 +500,12 @@ print(json.dumps(seen))
     assert out.returncode == 0, out.stderr[-2000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen == {"torch": False, "loaded": False, "problems": 1, "steps": 32, "loaded_after": True}
+
+
+def test_generate_offers_long_pieces(handlers):
+    out = handlers.generate(*gen_args(n=1, bars=8))
+    item = slots(out)[0]
+    assert "8 bars of 4/4" in item["title"]
+    pm = pretty_midi.PrettyMIDI(str(item["mid"]))
+    bar = 4 * 60.0 / 100                                            # tempo 100
+    assert 2 * bar < pm.get_end_time() <= 8 * bar + 1e-6

@@ -34,3 +34,32 @@ def test_bad_forms_are_value_errors(debug_model, bars, form, match):
 
 def test_default_forms():
     assert default_form(32) == "AABB" and default_form(64) == "AABA" and default_form(16) == "AB"
+
+
+def test_studio_sample_gives_long_pieces_form_when_sections_fit(debug_model):
+    from musiclatent.generation import studio
+
+    formed = studio.sample(debug_model, n=2, bars=8, seed=3, temperature=0.0, form="AABB")
+    piece = formed.segments["sample_01"]
+    assert piece.shape == (1, 8 * 16) and any("form AABB" in note for note in formed.notes)
+    np.testing.assert_array_equal(piece[:, :16], piece[:, 32:48])        # A returns
+    walked = studio.sample(debug_model, n=2, bars=8, seed=3, temperature=0.0, form="walk")
+    assert walked.segments["sample_01"].shape == (1, 8 * 16) and not any("form" in n for n in walked.notes)
+    # no form given: the defaults (32 bars AABB of 8-bar sections) do not fit 2-bar phrases, so a walk
+    default = studio.sample(debug_model, n=1, bars=32, seed=3)
+    assert default.segments["sample_01"].shape == (1, 32 * 16) and not any("form" in n for n in default.notes)
+    assert studio.piece_form(debug_model, 2, "AABB") is None                # one phrase: no form
+    with pytest.raises(ValueError, match="split"):
+        studio.sample(debug_model, n=1, bars=8, form="ABC")
+
+
+def test_sample_cli_writes_formed_pieces_and_names_a_bad_form(debug_model_dir, tmp_path, capsys):
+    from musiclatent.cli.main import main
+
+    assert main(["sample", "--model", str(debug_model_dir), "--bars", "8", "--form", "AABB", "--n", "1",
+                 "--out", str(tmp_path / "ok")]) == 0
+    assert "form AABB: 4 sections of 2 bars" in capsys.readouterr().out
+    assert list((tmp_path / "ok").glob("*.mid"))
+    assert main(["sample", "--model", str(debug_model_dir), "--bars", "8", "--form", "ABC",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "8 bars do not split into 3 sections (ABC)" in capsys.readouterr().err

@@ -146,3 +146,29 @@ def test_train_command_trains_caches_and_fits_the_prior(seq_dataset, debug_model
     assert out.shape == (3, ml.steps)
     z = ml.encode(out)
     assert z.shape == (3, ml.z_dim) and ml.decode(z).shape == (3, ml.steps)
+
+
+def test_repeat_sources_point_near_chunks_at_earlier_ones():
+    from musiclatent.models.latent_seq import repeat_sources
+
+    far = torch.eye(5)[None] * 10.0                     # five chunks 14.1 apart
+    near = far.clone()
+    near[0, 3] = near[0, 1] + 0.5                       # chunk 3 comes back close to chunk 1
+    near[0, 4] = near[0, 3] + 0.1                       # and chunk 4 close to chunk 3: it repeats chunk 1
+    assert repeat_sources(near, 0.5).tolist() == [[0, 1, 2, 1, 1]]
+    assert repeat_sources(far, 0.5).tolist() == [[0, 1, 2, 3, 4]]   # nothing near: each itself
+    assert repeat_sources(near, 0.0).tolist() == [[0, 1, 2, 3, 4]]  # 0 is off
+
+
+def test_sampling_with_repeat_repeats_chunks(seq_model, seq_cfg):
+    torch.manual_seed(0)
+    z = torch.randn(6, seq_cfg.z_dim)
+    style = torch.zeros(6, dtype=torch.long)
+    w = seq_model.chunk_steps
+    for temperature in (0.0, 1.0):                       # sampled notes are repeated too, not drawn again
+        snapped = seq_model.sample(z, style, temperature, torch.Generator().manual_seed(1), repeat=10.0)
+        for k in range(1, seq_model.chunks):             # every chunk within reach of the first
+            torch.testing.assert_close(snapped[:, k * w:(k + 1) * w], snapped[:, :w])
+    plain = seq_model.sample(z, style, 1.0, torch.Generator().manual_seed(1))      # drawn chunk by chunk
+    assert not all(torch.equal(plain[:, k * w:(k + 1) * w], plain[:, :w]) for k in range(1, seq_model.chunks))
+    torch.testing.assert_close(plain[:, :w], snapped[:, :w])                       # the first is the same draw
