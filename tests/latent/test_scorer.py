@@ -146,3 +146,14 @@ def test_an_index_of_a_chordless_scorer_keeps_no_chords(debug_model, song_folder
     index = latent.build_index(debug_model, corpus)
     assert index.chords is None
     assert latent.read_index(latent.write_index(index, tmp_path / "index")).chords is None
+
+
+def test_score_command_reads_chords_for_a_chord_scorer(debug_model_dir, song_folder, tmp_path, capsys):
+    from musiclatent.cli.main import main
+
+    folder = _with_chord_scorer(debug_model_dir, tmp_path / "m")
+    assert main(["index", str(song_folder), "--model", str(folder), "--out", str(folder / "index"), "--quiet"]) == 0
+    assert latent.read_index(folder / "index").chords is not None          # songs indexed over their chords
+    capsys.readouterr()
+    assert main(["score", str(song_folder), "--model", str(folder)]) == 0
+    assert "over the chords read with the melody" in capsys.readouterr().out
