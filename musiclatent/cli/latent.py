@@ -75,8 +75,9 @@ def _model_and_index(args):
 
 
 def _read_songs(paths: list[str], ml, track=None, keep_empty: bool = False, chords: bool = False) -> latent.Corpus:
+    drums = ml.representation.name == "drums"
     corpus = latent.read_corpus_files(paths, ml.steps, ml.bars, track=track, keep_empty=keep_empty,
-                                       meter=ml.meter, chords=chords)
+                                       meter=ml.meter, chords=chords and not drums, drums=drums)
     for line in corpus.skipped:
         print(f"skipped {line}", file=sys.stderr)
     return corpus

@@ -13,12 +13,19 @@ import numpy as np
 
 from musiclatent.representations import MELODY
 
-__all__ = ["Corpus", "is_dataset_folder", "read_corpus_dataset", "read_corpus_files"]
+__all__ = ["Corpus", "compact_tokens", "is_dataset_folder", "read_corpus_dataset", "read_corpus_files"]
+
+
+def compact_tokens(tokens) -> np.ndarray:
+    """Tokens in the smallest unsigned type that holds them: uint8 for melodies (130 classes),
+    uint16 for drums (512); (n, T) -> (n, T)."""
+    tokens = np.asarray(tokens)
+    return tokens.astype(np.uint8 if tokens.size == 0 or int(tokens.max()) < 256 else np.uint16)
 
 
 @dataclass
 class Corpus:
-    """Phrases to index: tokens (n, T) uint8 ; style, file, split (n,) str ;
+    """Phrases to index: tokens (n, T) uint8 (uint16 for drums: :func:`compact_tokens`) ; style, file, split (n,) str ;
     bar (n,) int32, the phrase's first bar counted from 0 (people see ``bar + 1``) ;
     chords (n, K) uint8 chord ids per half bar, or None (no chord anywhere)."""
 
@@ -53,20 +60,23 @@ def read_corpus_dataset(folder: str | os.PathLike) -> Corpus:
     sources = np.asarray([p["source"] for p in ds.manifest["pieces"]], dtype=object)
     names = np.asarray(ds.style_names, dtype=object)
     chords = ds.chords.astype(np.uint8) if ds.chords.any() else None     # a dataset with chord symbols keeps them
-    return Corpus(ds.tokens.astype(np.uint8), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
+    return Corpus(compact_tokens(ds.tokens), names[ds.style], sources[ds.piece], ds.bar.astype(np.int32),
                   np.asarray(["train", "validation", "test"], dtype=object)[ds.split], chords=chords)
 
 
 def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, track=None,
-                      keep_empty: bool = False, meter: tuple[int, int] = (4, 4), chords: bool = False) -> Corpus:
+                      keep_empty: bool = False, meter: tuple[int, int] = (4, 4), chords: bool = False,
+                      drums: bool = False) -> Corpus:
     """Music files/folders tiled into consecutive phrases of ``steps`` steps.
 
     A folder's first sub-folder name is the style. Phrases without a note are
     dropped unless ``keep_empty``; unreadable pieces are listed in ``skipped``. ``meter`` is the
     model's (its bars tile the songs). With ``chords`` (4/4 bars only), each phrase keeps the
     chord of each half bar read from its piece (chord symbols or accompaniment; "no chord" where
-    none was read).
+    none was read). With ``drums``, MIDI files' drum parts (channel 10) are read as drum tokens.
     """
+    if drums:
+        return _read_drum_files(paths, steps, bars, keep_empty)
     from musiclatent.midi.io import MusicReadError, attach_chords, find_music_files, read_leadsheets, read_melodies
     from musiclatent.generation.songs import bar_number, song_phrases
     from musiclatent.representations.chords import STEPS_PER_HALF_BAR, events_to_chords
@@ -99,6 +109,32 @@ def read_corpus_files(paths: list[str | os.PathLike], steps: int, bars: int, tra
                 starts.append(bar_number(mel, song.offset + int(i) * steps) - 1)  # as the file numbers bars
     n = len(toks)
     heard = np.asarray(cells, np.uint8).reshape(n, k) if chords and n else None
-    return Corpus(np.asarray(toks, np.uint8).reshape(n, steps), np.asarray(styles, object),
+    return Corpus(compact_tokens(np.asarray(toks).reshape(n, steps)), np.asarray(styles, object),
                   np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped,
                   heard if heard is not None and heard.any() else None)
+
+
+def _read_drum_files(paths, steps: int, bars: int, keep_empty: bool) -> Corpus:
+    """The drum parts of MIDI files/folders as consecutive phrases of ``steps`` steps (drum tokens)."""
+    from musiclatent.generation.drums import read_drum_song
+    from musiclatent.midi.io import MusicReadError, find_music_files
+
+    toks, styles, files, starts, skipped = [], [], [], [], []
+    for path, style in find_music_files(paths):
+        if path.suffix.lower() not in (".mid", ".midi"):
+            skipped.append(f"{path}: drums are read from MIDI files")
+            continue
+        try:
+            song = read_drum_song(path, steps)
+        except MusicReadError as err:
+            skipped.append(f"{path}: {err}")
+            continue
+        keep = np.ones(len(song.phrases), bool) if keep_empty else (song.phrases > 0).any(1)
+        for i in np.flatnonzero(keep):
+            toks.append(song.phrases[i])
+            styles.append(style)
+            files.append(str(path))
+            starts.append(int(i) * bars)
+    n = len(toks)
+    return Corpus(compact_tokens(np.asarray(toks, np.int64).reshape(n, steps)), np.asarray(styles, object),
+                  np.asarray(files, object), np.asarray(starts, np.int32), np.full(n, "user", object), skipped)

@@ -3,7 +3,7 @@
 An index is a folder that a model can carry as ``<model folder>/index``::
 
     latents.npy   (n, Z) float16 (or float32) latent means, encoded under style "any"
-    tokens.npz    "tokens": (n, T) uint8 phrase tokens, compressed, so results can be played; and
+    tokens.npz    "tokens": (n, T) uint8 (drums: uint16) phrase tokens, compressed, so results can be played; and
                   "chords": (n, K) uint8 chord ids per half bar when a chord-hearing scorer scored them
     index.csv     one row per phrase: file, bar, style, split, score_any, score_style, local_any,
                   local_style, attributes
@@ -54,7 +54,7 @@ import numpy as np
 from musiclatent.constants import STYLE_ANY
 from musiclatent.generation.attributes import ATTRIBUTES, compute_attributes
 from musiclatent.latent.anomaly import auroc  # noqa: F401  (re-exported: the AUROC helper)
-from musiclatent.latent.corpus import Corpus, is_dataset_folder, read_corpus_dataset, read_corpus_files  # noqa: F401
+from musiclatent.latent.corpus import Corpus, compact_tokens, is_dataset_folder, read_corpus_dataset, read_corpus_files  # noqa: F401
 from musiclatent.latent.map import Projection, fit_pca
 from musiclatent.latent.scoring import (SCORE_BATCH, batched_local_scores, batched_scores,  # noqa: F401
                                         check_scores_comparable, model_fingerprint, scoring_model)
@@ -75,7 +75,7 @@ MIN_HELDOUT = 200  # held-out phrases an index needs for percentiles to rank amo
 class LatentIndex:
     """Latent means of corpus phrases with what they are.
 
-    latents : (n, Z) float32 ; tokens : (n, T) uint8 ; file, style, split : (n,) str ;
+    latents : (n, Z) float32 ; tokens : (n, T) uint8 or uint16 ; file, style, split : (n,) str ;
     bar : (n,) int32 ; score_any, score_style, local_any, local_style : (n,) float32 ;
     attributes : name -> (n,) ;
     meta : dict (see the module docstring) ;
@@ -233,7 +233,7 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         "source": source, "styles": {s: int((corpus.style == s).sum()) for s in dict.fromkeys(corpus.style)},
         "skipped": corpus.skipped[:200],
     }
-    return LatentIndex(latents, corpus.tokens.astype(np.uint8), corpus.file, corpus.bar, corpus.style,
+    return LatentIndex(latents, compact_tokens(corpus.tokens), corpus.file, corpus.bar, corpus.style,
                        corpus.split, *(np.concatenate(c).astype(np.float32) for c in (s_any, s_style, l_any, l_style)),
                        attrs, meta, None if chords is None else chords.astype(np.uint8))
 
@@ -251,7 +251,7 @@ def write_index(index: LatentIndex, folder: str | os.PathLike) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     dtype = index.meta.get("dtype", "float16")
     _atomic(folder / LATENTS_FILE, lambda fh: np.save(fh, index.latents.astype(dtype), allow_pickle=False))
-    arrays = {"tokens": index.tokens.astype(np.uint8)}
+    arrays = {"tokens": compact_tokens(index.tokens)}
     if index.chords is not None:
         arrays["chords"] = index.chords.astype(np.uint8)
     _atomic(folder / TOKENS_FILE, lambda fh: np.savez_compressed(fh, **arrays))

@@ -76,7 +76,7 @@ def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, bat
     out = []
     for i in range(0, len(tokens), batch):
         style = list(styles[i:i + batch]) if per_row else styles
-        variants = near_variants(np.asarray(tokens[i:i + batch]))
+        variants = near_variants(np.asarray(tokens[i:i + batch]), n_classes=ml.cfg.n_classes)
         c = _rows(chords, i, i + batch)
         out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style, chords=c)
                                                                for v in variants])))

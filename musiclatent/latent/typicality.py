@@ -17,6 +17,7 @@ import zlib
 
 import numpy as np
 
+from musiclatent.latent.corpus import compact_tokens
 from musiclatent.representations import MELODY
 
 
@@ -114,7 +115,7 @@ VARIANTS = 16  # near variants per phrase behind its local score
 BARS_PER_EDIT = 2  # a variant makes one edit per two bars (2-bar phrases: 1 edit; 16-bar: 8)
 
 
-def _edit(row: np.ndarray, rng: np.random.Generator) -> None:
+def _edit(row: np.ndarray, rng: np.random.Generator, n_classes: int = MELODY.n_classes) -> None:
     """One random edit of a phrase's notes, in place: a note moved by 1 or 2 semitones, or two
     neighbouring notes' pitches swapped (a draw that would change nothing is drawn again). The
     rhythm stays; the negative ELBO beside the local score judges it."""
@@ -128,23 +129,24 @@ def _edit(row: np.ndarray, rng: np.random.Generator) -> None:
                 return
         elif len(onsets):
             i = rng.choice(onsets)
-            row[i] = np.clip(int(row[i]) + rng.choice([-2, -1, 1, 2]), MELODY.pitch_offset, MELODY.n_classes - 1)
+            row[i] = np.clip(int(row[i]) + rng.choice([-2, -1, 1, 2]), MELODY.pitch_offset, n_classes - 1)
             return
 
 
-def near_variants(tokens, k: int = VARIANTS, seed: int = 0) -> np.ndarray:
+def near_variants(tokens, k: int = VARIANTS, seed: int = 0, n_classes: int = MELODY.n_classes) -> np.ndarray:
     """``k`` near variants of each phrase, one edit (see :func:`_edit`) per ``BARS_PER_EDIT`` bars
     away; (n, T) -> (k, n, T) int64. A phrase's variants depend only on the phrase and ``seed``, not
-    on what else is in the batch, so its score is the same wherever it is scored."""
+    on what else is in the batch, so its score is the same wherever it is scored. ``n_classes``:
+    the model's token classes (drum tokens, 512, are sets of hits: an edit there adds or drops one)."""
     tokens = np.asarray(tokens, np.int64)
     n, steps = tokens.shape
     edits = max(1, steps // (MELODY.steps_per_bar() * BARS_PER_EDIT))
     out = np.repeat(tokens[None], k, axis=0)
     for i in range(n):
-        rng = np.random.default_rng([seed, zlib.crc32(tokens[i].astype(np.uint8).tobytes())])
+        rng = np.random.default_rng([seed, zlib.crc32(compact_tokens(tokens[i]).tobytes())])
         for v in range(k):
             for _ in range(edits):
-                _edit(out[v, i], rng)
+                _edit(out[v, i], rng, n_classes)
     return out
 
 
