@@ -305,14 +305,17 @@ def _outside_lines(outside: dict | None) -> list[str]:
 
 
 def scorer_heldout(ml: MusicLatent, data_dir: str | Path, max_phrases: int = 2000, seed: int = 0) -> dict:
-    """Mean negative ELBO per step (nats) of validation phrases, overall and per style."""
-    from musiclatent.evaluation.evaluate import model_style_ids, score_batched
+    """Mean negative ELBO per step (nats) of validation phrases, overall and per style; a scorer
+    that hears chords scores them over their chords."""
+    from musiclatent.evaluation.evaluate import model_style_ids
+    from musiclatent.latent.scoring import batched_scores
 
     val = load_dataset(data_dir).validation()
     pick = np.sort(np.random.default_rng(seed).permutation(len(val))[:max_phrases])
     val = val.subset(pick)
     styles = model_style_ids(ml, val)
-    elbo = score_batched(ml, val.tokens.astype(np.int64), styles, 256)
+    elbo = batched_scores(ml, val.tokens.astype(np.int64), styles, 256,
+                          chords=val.chords.astype(np.int64) if ml.takes_chords else None)
     per_style = {ml.styles[i]: float(elbo[styles == i].mean()) for i in np.unique(styles)}
     return {"phrases": int(len(val)), "elbo_per_step": float(elbo.mean()), "per_style": per_style}
 
