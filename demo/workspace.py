@@ -222,9 +222,10 @@ def describe_song(melody: Melody, label: str, which: str = "Song") -> str:
     reason = str(t.get("reason", ""))
     reason = "chosen by you" if reason.startswith("forced") else reason
     key = f" · {plain(melody.key)}" if melody.key else ""
+    played = " as played (repeats written out)" if t.get("repeats") == "expanded" else ""
     return (f"**{which}** ({label}): melody from track {t.get('index', 0)} "
             f"“{plain(t.get('name', ''))}” ({plain(reason, 120)}) · {song_meter(melody)}, {melody.qpm:.0f} qpm · "
-            f"{count(len(melody.bars), 'bar')}{key} · {count(len(melody.notes), 'note')}")
+            f"{count(len(melody.bars), 'bar')}{played}{key} · {count(len(melody.notes), 'note')}")
 
 
 def song_meter(melody: Melody) -> str:

@@ -170,13 +170,15 @@ def read_melody(path: str | os.PathLike, track: str | int | None = None, style: 
 
 
 def read_song(path: str | os.PathLike, track: str | int | None = None, meter: tuple[int, int] | None = None,
-              data: bytes | None = None) -> Melody:
+              data: bytes | None = None, expand: bool = True) -> Melody:
     """A song for the generation commands: :func:`read_melody` (strict about meters) plus its
     chords in ``melody.chords`` when it has readable ones (chord symbols, a score's other parts or
-    MIDI accompaniment; how they were read is in ``melody.track["chords"]``)."""
+    MIDI accompaniment; how they were read is in ``melody.track["chords"]``). A score is read as
+    played (``expand``: repeats and first/second endings written out, as ``prepare`` reads
+    training tunes); ``expand=False`` reads it as written."""
     errors = []
     for _, result, reading in read_leadsheets(path, track=track, data=data, tune_range=(0, MAX_TUNES_TRIED),
-                                              meter=meter, strict=True):
+                                              meter=meter, strict=True, expand=expand):
         if isinstance(result, Melody):
             return attach_chords(result, reading)
         errors.append(str(result))

@@ -509,3 +509,14 @@ def test_generate_offers_long_pieces(handlers):
     pm = pretty_midi.PrettyMIDI(str(item["mid"]))
     bar = 4 * 60.0 / 100                                            # tempo 100
     assert 2 * bar < pm.get_end_time() <= 8 * bar + 1e-6
+
+
+def test_a_song_read_as_played_says_so():
+    from demo.workspace import describe_song
+    from musiclatent.midi.io import read_song
+
+    abc = "X:1\nM:4/4\nL:1/4\nK:C\n|: C D E F | G A B c :|\n|: d e f g | c4 :|\n"      # AABB
+    played = describe_song(read_song("tune.abc", data=abc.encode()), "tune.abc")
+    assert "8 bars as played (repeats written out)" in played
+    written = describe_song(read_song("tune.abc", data=abc.encode(), expand=False), "tune.abc")
+    assert "4 bars" in written and "as played" not in written

@@ -162,3 +162,14 @@ def test_played_music_that_cannot_be_read_falls_back_to_the_written_tune(monkeyp
     melody, chords = _read(ENDINGS, expand=True)
     assert melody.track["repeats"] == "unexpandable" and "opening" in melody.track["repeats_reason"]
     assert len(melody.notes) == 16 and len(chords.events) == 5     # the written tune and its chords
+
+
+def test_songs_for_the_generation_commands_are_read_as_played():
+    from musiclatent.midi.io import read_song
+
+    song = read_song("tune.abc", data=ENDINGS.encode())
+    assert song.track["repeats"] == "expanded" and len(song.bars) == 6
+    assert song.notes[:, 0].tolist() == BAR_A + BAR_B + BAR_1 + BAR_A + BAR_B + BAR_2
+    assert len(song.chords) >= 6                                         # the chords went through with it
+    written = read_song("tune.abc", data=ENDINGS.encode(), expand=False)
+    assert len(written.bars) == 4 and "repeats" not in written.track
