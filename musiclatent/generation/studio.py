@@ -111,16 +111,16 @@ def piece_form(ml: "MusicLatent", bars: int, form: str | None = None,
     for that cannot be is a ValueError."""
     if bars <= ml.bars or (form or "").lower() == "walk":
         return None
-    if form is None:
-        if over_chords and ml.takes_chords:
-            return None
-        try:
-            return check_form(ml, bars, default_form(bars)) if default_form(bars) != "A" else None
-        except ValueError:
-            return None
     if over_chords and ml.takes_chords:
+        if form is None:
+            return None
         raise ValueError(f"{ml.name} plays over the chords phrase by phrase, along a latent walk: give no form")
-    return check_form(ml, bars, form)
+    if form is not None:
+        return check_form(ml, bars, form)
+    try:
+        return check_form(ml, bars, default_form(bars)) if default_form(bars) != "A" else None
+    except ValueError:       # the default's sections do not fit this model's phrase
+        return None
 
 
 def progression_halves(chords, bars: int, chords_per_bar: int = 1) -> np.ndarray:
