@@ -181,7 +181,7 @@ def cmd_vary(args) -> int:
 def cmd_continue(args) -> int:
     from musiclatent.generation import studio
 
-    return _walk_from_song(args, studio.continue_song, "continue")
+    return _walk_from_song(args, studio.continue_song, "continue", form=args.form)
 
 
 def cmd_render(args) -> int:
@@ -291,13 +291,17 @@ def add_commands(sub) -> None:
     _respect_args(p)
     p.set_defaults(func=cmd_vary)
 
-    p = sub.add_parser("continue", help="continue a melody with new phrases (a latent walk from its last phrase)")
+    p = sub.add_parser("continue", help="continue a melody with new phrases, in a form where its opening returns")
     p.add_argument("input", help="a music file")
     _common(p)
     _song_args(p)
     p.add_argument("--n", type=int, default=4, help="number of new phrases (default 4)")
     p.add_argument("--similarity", type=float, default=0.9,
                    help="how close each new phrase stays to the one before: 0 (unrelated) .. 1 (repeat); default 0.9")
+    p.add_argument("--form", default=None,
+                   help="one letter per new phrase: A is the song's opening returning with a new cadence, B, C ... "
+                        "new phrases that come back when repeated (default: B, BA, BBA, BBAA, ... for --n 1, 2, 3, "
+                        "4, ...); 'walk' = a latent walk from the song's last phrase, nothing returning")
     p.set_defaults(func=cmd_continue)
 
     p = sub.add_parser("render", help="render a MIDI file to WAV with the bundled GM soundfont")

@@ -100,9 +100,13 @@ def cmd_index(args) -> int:
     if len(corpus) == 0:
         raise _user_error("no phrase with notes found in " + ", ".join(args.inputs))
     cap = args.max_phrases if args.max_phrases is not None else latent.max_phrases_for(ml, args.max_mb)
+    reuse = latent.read_index(args.reuse_scores) if args.reuse_scores else None
     index = latent.build_index(ml, corpus, max_phrases=cap or None, seed=args.seed,
                                dtype="float32" if args.float32 else "float16", progress=not args.quiet,
-                               source=" ".join(args.inputs))
+                               source=" ".join(args.inputs), reuse=reuse)
+    if reuse is not None:
+        print(f"scores of {index.meta.get('scores_reused', {}).get('phrases', 0)} phrases taken from {args.reuse_scores}"
+              " (same scorer); the rest scored now")
     out = latent.write_index(index, args.out)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     kept = f"{len(index)} of {index.meta['phrases_available']}" if len(index) < index.meta["phrases_available"] \
@@ -260,6 +264,10 @@ def add_commands(sub) -> None:
     p.add_argument("--max-mb", type=float, default=latent.DEFAULT_MAX_MB,
                    help=f"size budget used when --max-phrases is not given (default {latent.DEFAULT_MAX_MB:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    p.add_argument("--reuse-scores", default=None, metavar="INDEX",
+                   help="an earlier index of the same corpus: its phrases keep their scores when its scorer is "
+                        "this model's scorer (e.g. after re-shipping a model beside an unchanged scorer/), "
+                        "so only latents are encoded")
     p.add_argument("--float32", action="store_true", help="store latents as float32 (default float16)")
     p.add_argument("--track", default=None, help="melody track by index or name (default: automatic)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -16,10 +16,11 @@ def cmd_export_model(args) -> int:
         return 0
     card = Path(args.card).read_text() if args.card else ""
     out = export_model(args.run, args.data, args.out, card=card, extras=not args.scorer,
-                       chord_strength=args.chord_strength)
+                       chord_strength=args.chord_strength, int8=args.int8)
     if args.scorer and not card:
         from musiclatent.generation.facade import MusicLatent
-        from musiclatent.training.ship import scorer_card, scorer_heldout
+        from musiclatent.training.card import scorer_card
+        from musiclatent.training.ship import scorer_heldout
 
         heldout = scorer_heldout(MusicLatent.from_checkpoint(out), args.data)
         export = f"musiclatent export-model {args.run} --data {args.data} --out {args.out} --scorer"
@@ -33,7 +34,7 @@ def cmd_export_model(args) -> int:
 def cmd_model_card(args) -> int:
     import json
 
-    from musiclatent.training.ship import model_card
+    from musiclatent.training.card import model_card
 
     result = json.loads(Path(args.eval).read_text())
     commands = {"train": args.train_command, "export": args.export_command, "evaluate": args.eval_command}
@@ -120,6 +121,9 @@ def add_commands(sub) -> None:
     p.add_argument("--chord-strength", type=float, default=None,
                    help="a chord model with a chord-tone head: its default strength when sampling over chords "
                         "(1 = as trained, more = more chord tones; stored in config.json; default 1)")
+    p.add_argument("--int8", action="store_true",
+                   help="store large weight matrices as int8 with a scale per row (about half the size of fp16; "
+                        "compare the result with benchmarks/compare_models.py before shipping it)")
     p.set_defaults(func=cmd_export_model)
 
     p = sub.add_parser("model-card", help="write a model folder's README.md from its evaluation JSON")

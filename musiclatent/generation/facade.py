@@ -16,8 +16,7 @@ import numpy as np
 import torch
 
 from musiclatent.generation.attributes import ATTRIBUTES
-from musiclatent.training.checkpoint import (CheckpointError, build_checked, find_checkpoint, load_model_weights, load_tensors,
-                                             model_config_from, read_config)
+from musiclatent.training.checkpoint import CheckpointError, find_checkpoint, load_model, load_tensors, read_config
 from musiclatent.latent import index as latent_tools
 from musiclatent.latent.walks import latent_walk, slerp  # noqa: F401  (re-exported)
 from musiclatent.constants import PRETRAINED_DIR, STYLE_ANY
@@ -94,8 +93,7 @@ class MusicLatent:
                 raise CheckpointError(f"no model in {path} (expected model.safetensors + config.json)")
             folder = found
         config = read_config(folder)
-        model = build_checked(build_vae, model_config_from(config), folder / "model.safetensors")
-        load_model_weights(model, load_tensors(folder / "model.safetensors"))
+        model = load_model(build_vae, config, folder)
         model.float()
         extras = {}
         if (folder / "extras.safetensors").exists():

@@ -100,3 +100,51 @@ def form_pieces(ml: MusicLatent, n: int, bars: int, form: str | None = None, sty
         seen.add(letter)
         parts.append(sec)
     return np.concatenate(parts, axis=1).astype(np.int64)
+
+
+def default_continuation_form(n: int) -> str:
+    """Letters for n new phrases after a song whose opening is ``A``: new material, then the
+    opening returns (B, BA, BBA, BBAA, ...), so a one-phrase song continued by three is AABA-like."""
+    n = int(n)
+    return "B" * (n - n // 2) + "A" * (n // 2)
+
+
+def form_continuation(ml: MusicLatent, tokens: np.ndarray, n: int = 4, form: str | None = None,
+                      similarity: float = 0.9, style=None, temperature: float = 0.0, seed: int | None = 0,
+                      vary: float = 0.8, repeat: float = DEFAULT_REPEAT, chords=None) -> np.ndarray:
+    """n phrases continuing a song's phrases (m, T) in ``form`` -> tokens (n, T) int64.
+
+    ``form`` has one letter per new phrase (default :func:`default_continuation_form`). ``A`` is
+    the song's first phrase coming back, with a new cadence (its last bars from a variation of its
+    latent, similarity ``vary``). Each other new letter is a new phrase, a step of the latent walk
+    (``similarity``) from the phrase before it: the song's last phrase for the first new letter.
+    A letter that comes back repeats its phrase with a new cadence; ``repeat`` and ``chords``
+    ((n, K), one row per new phrase) are as in :func:`form_pieces` and :meth:`MusicLatent.decode`.
+    """
+    form = str(form or default_continuation_form(n)).upper()
+    if not form.isalpha() or len(form) != int(n):
+        raise ValueError(f"a continuation form has one letter per new phrase ({n}), such as "
+                         f"{default_continuation_form(n)}, not {form!r}")
+    tokens = np.atleast_2d(np.asarray(tokens, np.int64))
+    rng = np.random.default_rng(seed)
+    base_seed = 0 if seed is None else int(seed)
+    song_z = ml.encode(tokens, None if getattr(ml, "prior", None) is not None else style)
+    z, last = {"A": song_z[:1]}, song_z[-1:]
+    for letter in dict.fromkeys(form):
+        if letter not in z:
+            z[letter] = last = ml.walk_latents(last, 1, similarity, style, rng)[0]
+    end = min(ENDING_BARS, ml.bars // 2) * (ml.steps // ml.bars)
+    stated = {"A": tokens[0]}
+    out = []
+    for k, letter in enumerate(form):
+        row = None if chords is None else np.asarray(chords)[k:k + 1]
+        if letter in stated:
+            again = ml.decode(ml.walk_latents(z[letter], 1, vary, style, rng)[0], style, temperature,
+                              base_seed + 100 + k, row, repeat=repeat)[0]
+            phrase = stated[letter].copy()
+            if end:
+                phrase[-end:] = again[-end:]
+        else:
+            phrase = stated[letter] = ml.decode(z[letter], style, temperature, base_seed + k, row, repeat=repeat)[0]
+        out.append(phrase)
+    return np.stack(out).astype(np.int64)

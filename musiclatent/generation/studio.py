@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
-from musiclatent.generation.form import check_form, default_form, form_pieces
+from musiclatent.generation.form import check_form, default_form, form_continuation, form_pieces
 from musiclatent.generation.respect import respect_input
 from musiclatent.generation.songs import align_index, export_meter, morph_layout, song_phrases
 from musiclatent.generation.stream import model_phrases, held_into, seal, stream_notes, stream_tokens
@@ -278,14 +278,25 @@ def vary_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.8,
 
 
 def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 0.9, style=None,
-                  temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None) -> Result:
+                  temperature: float = 0.0, seed: int | None = 0, qpm=None, program=None, velocity=None,
+                  form: str | None = None) -> Result:
     """Continue a melody by n phrases; files ``continued`` (the song then the new phrases) and
-    ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument."""
+    ``continuation`` (the new phrases alone), in the input's tempo, meter and instrument.
+
+    ``form``: one letter per new phrase, ``A`` the song's opening coming back with a new cadence
+    (default B, BA, BBA, BBAA, ...: :func:`musiclatent.generation.form.form_continuation`);
+    ``"walk"``: a latent walk from the song's last phrase, no phrase returning."""
     song = song_phrases(mel, ml.steps, meter=ml.meter)
     chords = song_chords(ml, song)
     more = None if chords is None else chords[np.arange(n) % len(chords)]   # the song's progression again
-    new = ml.continuation(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
-                          seed=seed, chords=_heard(ml, more))
+    if str(form).lower() == "walk":
+        new = ml.continuation(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
+                              seed=seed, chords=_heard(ml, more))
+    else:
+        if not 0.0 <= float(similarity) <= 1.0:
+            raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
+        new = form_continuation(ml, model_phrases(song.phrases), n, form, similarity, style, temperature, seed,
+                                chords=_heard(ml, more))
     segs = {"original": song.phrases, "continuation": new}
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
     files = {"continued": ["original", "continuation"], "continuation": ["continuation"]}

@@ -57,7 +57,8 @@ from musiclatent.latent.anomaly import auroc  # noqa: F401  (re-exported: the AU
 from musiclatent.latent.corpus import Corpus, compact_tokens, is_dataset_folder, read_corpus_dataset, read_corpus_files  # noqa: F401
 from musiclatent.latent.map import Projection, fit_pca
 from musiclatent.latent.scoring import (SCORE_BATCH, batched_local_scores, batched_scores,  # noqa: F401
-                                        check_scores_comparable, model_fingerprint, scoring_model)
+                                        check_scores_comparable, known_scores, model_fingerprint, score_rows,
+                                        scoring_model)
 from musiclatent.latent.search import METRICS, neighbour_style_agreement, pairwise_distances, search  # noqa: F401
 from musiclatent.latent.typicality import combined_scores, note_counts, percentile_of
 
@@ -182,7 +183,8 @@ def max_phrases_for(ml, max_mb: float) -> int:
 
 
 def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 0, dtype: str = "float16",
-                batch: int = SCORE_BATCH, progress: bool = False, source: str = "") -> LatentIndex:
+                batch: int = SCORE_BATCH, progress: bool = False, source: str = "",
+                reuse: "LatentIndex | None" = None) -> LatentIndex:
     """Encode, score and describe corpus phrases.
 
     Parameters
@@ -192,6 +194,9 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
     max_phrases : keep a uniform random sample of this many phrases (seeded, in corpus order)
     dtype : "float16" or "float32", how latents are stored; the returned index holds
         exactly what a reload gives.
+    reuse : an earlier index whose scores, made by the same scorer, are taken for the phrases it
+        holds (:func:`known_scores`), so re-indexing after a new model over the same scorer only
+        encodes.
     """
     from tqdm import tqdm
 
@@ -207,20 +212,17 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
     known = np.array([s in ml.styles and s != STYLE_ANY for s in corpus.style])
     scorer = scoring_model(ml)
     chords = corpus.chords if getattr(scorer, "takes_chords", False) else None   # scored over their chords
-    zs, s_any, s_style, l_any, l_style = [], [], [], [], []
+    scores = known_scores(reuse, corpus, scorer)
+    reused = int((~np.isnan(scores[:, 0])).sum())
+    zs = []
     for i in tqdm(range(0, len(corpus), batch), desc="index", unit="batch", disable=not progress):
         t = corpus.tokens[i:i + batch].astype(np.int64)
-        c = None if chords is None else chords[i:i + batch]
         zs.append(ml.encode(t, STYLE_ANY))
-        s_any.append(scorer.score(t, STYLE_ANY, chords=c))
-        l_any.append(batched_local_scores(scorer, t, STYLE_ANY, s_any[-1], chords=c))
-        mine = known[i:i + batch]                     # phrases of a style the model knows: scored under it
-        own, cm = list(corpus.style[i:i + batch][mine]), None if c is None else c[mine]
-        s_style.append(np.full(len(t), np.nan, np.float32))
-        l_style.append(np.full(len(t), np.nan, np.float32))
-        if mine.any():
-            s_style[-1][mine] = scorer.score(t[mine], own, chords=cm)
-            l_style[-1][mine] = batched_local_scores(scorer, t[mine], own, s_style[-1][mine], chords=cm)
+        todo = np.isnan(scores[i:i + batch, 0])
+        if todo.any():
+            c = None if chords is None else chords[i:i + batch][todo]
+            scores[i:i + batch][todo] = score_rows(scorer, t[todo], corpus.style[i:i + batch][todo],
+                                                    known[i:i + batch][todo], c)
     latents = np.concatenate(zs).astype(dtype).astype(np.float32)
     attrs = {k: np.round(v.astype(np.float32), 4) for k, v in compute_attributes(corpus.tokens).items()}
     meta = {
@@ -233,8 +235,10 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
         "source": source, "styles": {s: int((corpus.style == s).sum()) for s in dict.fromkeys(corpus.style)},
         "skipped": corpus.skipped[:200],
     }
+    if reused:
+        meta["scores_reused"] = {"phrases": reused, "from": str(reuse.meta.get("model_path", ""))}
     return LatentIndex(latents, compact_tokens(corpus.tokens), corpus.file, corpus.bar, corpus.style,
-                       corpus.split, *(np.concatenate(c).astype(np.float32) for c in (s_any, s_style, l_any, l_style)),
+                       corpus.split, *scores.T.copy(),
                        attrs, meta, None if chords is None else chords.astype(np.uint8))
 
 

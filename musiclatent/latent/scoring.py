@@ -2,7 +2,8 @@
 
 A model folder may ship a ``scorer/`` (a density-trained twin, see
 :mod:`musiclatent.latent.index`); :func:`scoring_model` picks it, and
-:func:`model_fingerprint` names the weights that made an index's scores.
+:func:`model_fingerprint` names the weights that made an index's scores, and
+:func:`known_scores` takes an earlier index's scores when they were made by the same scorer.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from musiclatent.constants import STYLE_ANY
 from musiclatent.latent.typicality import local_scores, near_variants
 
 __all__ = ["SCORE_BATCH", "model_fingerprint", "scoring_model", "check_scores_comparable", "batched_scores",
-           "batched_local_scores"]
+           "batched_local_scores", "known_scores", "score_rows"]
 
 SCORE_BATCH = 256
 
@@ -81,3 +83,29 @@ def batched_local_scores(ml, tokens: np.ndarray, styles, scores: np.ndarray, bat
         out.append(local_scores(scores[i:i + batch], np.stack([batched_scores(ml, v, style, chords=c)
                                                                for v in variants])))
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def known_scores(old, corpus, scorer) -> np.ndarray:
+    """Scores (n, 4) -- any, style, local any, local style -- of corpus phrases that ``old`` already
+    holds, scored by the same scorer (same file, bar and tokens); NaN rows are still to score."""
+    out = np.full((len(corpus), 4), np.nan, np.float32)
+    if old is None or old.meta.get("score_model_fingerprint") != model_fingerprint(scorer):
+        return out
+    rows = {(str(f), int(b)): i for i, (f, b) in enumerate(zip(old.file, old.bar))}
+    for i, (f, b) in enumerate(zip(corpus.file, corpus.bar)):
+        j = rows.get((str(f), int(b)))
+        if j is not None and np.array_equal(old.tokens[j].astype(np.int64), corpus.tokens[i].astype(np.int64)):
+            out[i] = (old.score_any[j], old.score_style[j], old.local_any[j], old.local_style[j])
+    return out
+
+
+def score_rows(scorer, t: np.ndarray, styles: np.ndarray, known: np.ndarray, chords) -> np.ndarray:
+    """Scores (m, 4) of phrases (m, T): under "any", and under their own style where the model knows it."""
+    out = np.full((len(t), 4), np.nan, np.float32)
+    out[:, 0] = scorer.score(t, STYLE_ANY, chords=chords)
+    out[:, 2] = batched_local_scores(scorer, t, STYLE_ANY, out[:, 0], chords=chords)
+    if known.any():          # phrases of a style the model knows: scored under it
+        cm = None if chords is None else chords[known]
+        out[known, 1] = scorer.score(t[known], list(styles[known]), chords=cm)
+        out[known, 3] = batched_local_scores(scorer, t[known], list(styles[known]), out[known, 1], chords=cm)
+    return out

@@ -88,6 +88,8 @@ class LatentSeqVAE(nn.Module):
         and ``dropout`` shape this model.
     """
 
+    TRIANGULAR = ("prior_chol",)      # lower-triangular buffers, stored packed
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         from musiclatent.models.vae import MusicVAE
@@ -126,6 +128,10 @@ class LatentSeqVAE(nn.Module):
 
     def base_weights_file(self) -> Path:
         return base_folder(self.cfg.base_model) / "model.safetensors"
+
+    def lent_weights(self) -> dict[str, Path]:
+        """Weights a model folder may leave out, by prefix: the frozen base, read from its own folder."""
+        return {"base.": self.base_weights_file()}
 
     def batch_source(self, data_dir, train_set, tc, log=None) -> "LatentBatches":
         """What the training loop draws batches from: cached chunk posteriors of ``train_set``."""

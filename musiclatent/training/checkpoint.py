@@ -16,6 +16,7 @@ between the two renames, ``checkpoint.old`` is still complete and is loaded.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from musiclatent.config import DECODERS, ModelConfig
+from musiclatent.training.packing import from_packed, packed_shapes
 
 CKPT, CKPT_TMP, CKPT_OLD = "checkpoint", "checkpoint.tmp", "checkpoint.old"
 
@@ -126,7 +128,7 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     _refuse_pickle(path)
     try:
-        return load_file(str(path))
+        return from_packed(load_file(str(path)))     # int8 matrices and packed triangles unpacked
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path} is not a valid safetensors file ({err})") from None
 
@@ -137,7 +139,7 @@ def tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
     _refuse_pickle(path)
     try:
         with safe_open(str(path), framework="pt") as fh:
-            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+            return packed_shapes({k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()})
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{path} is not a valid safetensors file ({err})") from None
 
@@ -166,15 +168,56 @@ def _mismatch(expected: dict, found: dict) -> str | None:
     return "checkpoint does not match its config: " + ", ".join(parts) if parts else None
 
 
-def build_checked(build, config, weights: str | Path) -> torch.nn.Module:
+def build_checked(build, config, weights: str | Path, lent: dict[str, tuple[int, ...]] | None = None) -> torch.nn.Module:
     """``build(config)``, but only once a weightless (meta-device) copy shows that the weights file
-    fits it, so a tampered config cannot make us allocate a huge model before failing."""
+    (with the shapes of ``lent`` weights read elsewhere) fits it, so a tampered config cannot make
+    us allocate a huge model before failing."""
     with torch.device("meta"):
         shell = build(config)
-    problem = _mismatch({k: v.shape for k, v in shell.state_dict().items()}, tensor_shapes(weights))
+    problem = _mismatch({k: v.shape for k, v in shell.state_dict().items()}, {**tensor_shapes(weights), **(lent or {})})
     if problem:
         raise CheckpointError(problem)
     return build(config)
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def lent_weights(build, mc: ModelConfig, config: dict, weights: Path) -> dict[str, torch.Tensor]:
+    """The weights a model folder leaves to another folder (a latent-sequence model's frozen base),
+    read from there once its file is shown to be the one the model was trained over."""
+    with torch.device("meta"):
+        shell = build(mc)
+    lent_from = getattr(shell, "lent_weights", dict)()          # prefix -> weights file
+    held = tensor_shapes(weights)
+    out: dict[str, torch.Tensor] = {}
+    for prefix, path in lent_from.items():
+        if any(k.startswith(prefix) for k in held):
+            continue
+        want = (config.get("lent") or {}).get(prefix, {}).get("sha256")
+        if want is None:
+            raise CheckpointError(f"{weights} holds no {prefix}* weights and config.json does not say where they are")
+        if not Path(path).is_file() or file_digest(path) != want:
+            raise CheckpointError(f"{weights} reads its {prefix}* weights from {path}, which is missing or has changed "
+                                  "since this model was trained over it; retrain it over the new one")
+        out.update({prefix + k: v for k, v in load_tensors(path).items()})
+    return out
+
+
+def load_model(build, config: dict, folder: str | Path) -> torch.nn.Module:
+    """Build and fill the model of a checkpoint or model folder (its config already read)."""
+    weights = Path(folder) / "model.safetensors"
+    mc = model_config_from(config)
+    lent = lent_weights(build, mc, config, weights)
+    model = build_checked(build, mc, weights, {k: tuple(v.shape) for k, v in lent.items()})
+    load_model_weights(model, {**load_tensors(weights), **lent})
+    return model
 
 
 def load_model_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:

@@ -222,6 +222,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
         step, wall = int(state["step"]), float(state.get("wall_s", 0.0))
     elif init_from is not None:
         fresh = warm_start_weights(model, load_tensors(_weights_file(init_from)))
+        lent = tuple(getattr(model, "lent_weights", dict)())      # a frozen base, loaded by init_fresh
+        fresh = [k for k in fresh if not k.startswith(lent)] if lent else fresh
         config["init_from"] = str(init_from)
         if rank == 0 and fresh:
             print(f"init-from {init_from}: {len(fresh)} tensors start fresh ({', '.join(fresh[:4])})")

@@ -63,3 +63,50 @@ def test_sample_cli_writes_formed_pieces_and_names_a_bad_form(debug_model_dir, t
     assert main(["sample", "--model", str(debug_model_dir), "--bars", "8", "--form", "ABC",
                  "--out", str(tmp_path / "bad")]) == 2
     assert "8 bars do not split into 3 sections (ABC)" in capsys.readouterr().err
+
+
+def _song(n: int = 2, steps: int = 32, seed: int = 0) -> np.ndarray:
+    from musiclatent.constants import NOTE_ON_OFFSET
+
+    rng = np.random.default_rng(seed)
+    song = np.zeros((n, steps), np.int64)                   # holds ...
+    song[:, ::4] = NOTE_ON_OFFSET + rng.integers(60, 80, (n, steps // 4))   # ... after a note every beat
+    return song
+
+
+def test_continuation_brings_back_the_songs_opening_with_a_new_cadence(debug_model):
+    from musiclatent.generation.form import default_continuation_form, form_continuation
+
+    song = _song()
+    out = form_continuation(debug_model, song, n=4, temperature=0.0, seed=2)      # BBAA
+    assert default_continuation_form(4) == "BBAA" and default_continuation_form(3) == "BBA"
+    assert out.shape == (4, 32) and out.dtype == np.int64
+    for k in (2, 3):                                          # A: the song's first phrase, its first bar kept
+        np.testing.assert_array_equal(out[k, :16], song[0, :16])
+    np.testing.assert_array_equal(out[1, :16], out[0, :16])   # B comes back
+    assert not np.array_equal(out[0, :16], song[0, :16])
+    with pytest.raises(ValueError, match="one letter per new phrase"):
+        form_continuation(debug_model, song, n=2, form="ABA")
+
+
+def test_continue_cli_takes_a_form_or_a_walk(debug_model, debug_model_dir, tmp_path, capsys):
+    from musiclatent.cli.main import main
+    from musiclatent.generation import studio
+    from musiclatent.generation.stream import stream_notes
+    from musiclatent.midi.melody import Melody
+
+    mel = Melody(stream_notes([_song(1)]), np.array([(0, 16), (16, 16)], np.int32))
+    walked = studio.continue_song(debug_model, mel, n=2, form="walk", seed=4)
+    phrases = walked.segments["original"]
+    np.testing.assert_array_equal(walked.segments["continuation"],
+                                  debug_model.continuation(phrases, 2, 0.9, seed=4))
+    formed = studio.continue_song(debug_model, mel, n=2, form="BA", seed=4)
+    np.testing.assert_array_equal(formed.segments["continuation"][1, :16], phrases[0, :16])
+    studio.write_result(formed, tmp_path / "in", png=False)
+    src = next((tmp_path / "in").glob("continued*.mid"))
+    assert main(["continue", str(src), "--model", str(debug_model_dir), "--n", "3", "--form", "BAB",
+                 "--out", str(tmp_path / "ok")]) == 0
+    assert list((tmp_path / "ok").glob("*.mid"))
+    assert main(["continue", str(src), "--model", str(debug_model_dir), "--n", "3", "--form", "AB",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "one letter per new phrase (3)" in capsys.readouterr().err

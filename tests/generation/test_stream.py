@@ -62,8 +62,12 @@ class Echo:
     def walk_latents(self, z, n, similarity, style=None, rng=None, spread=1.0):
         return np.zeros((n, len(z), self.z_dim), np.float32)
 
-    def decode(self, z, style=None, temperature=0.0, seed=None, chords=None):
-        return np.resize(self.fixed, (len(z), self.steps))
+    def encode(self, tokens, style=None):
+        return np.zeros((len(tokens), self.z_dim), np.float32)
+
+    def decode(self, z, style=None, temperature=0.0, seed=None, chords=None, repeat=0.0):
+        fixed = self.fixed if self.fixed is not None else np.full(self.steps, REST)
+        return np.resize(fixed, (len(z), self.steps))
 
     def interpolate(self, a, b, steps, **kw):
         return np.stack([a if 2 * k < steps else b for k in range(steps)])

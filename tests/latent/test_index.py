@@ -392,3 +392,20 @@ def test_bundled_typicality_tells_corrupted_from_held_out_phrases():
                                              ref_scores, ref_notes) for t in (real, bad)]
     both, alone = latent.auroc(real_stat, bad_stat), latent.auroc(*elbo_alone)
     assert both > 0.92 and both > alone, (both, alone)
+
+
+def test_reindexing_takes_scores_from_an_index_of_the_same_scorer(indexed_model, tiny_dataset):
+    import dataclasses
+
+    corpus = latent.read_corpus_dataset(tiny_dataset)
+    old = latent.build_index(indexed_model, corpus, max_phrases=12, seed=1)
+    marked = dataclasses.replace(old, score_any=old.score_any + 100.0)     # scores no model would give
+    new = latent.build_index(indexed_model, corpus, reuse=marked)
+    taken = np.isin([f"{f}:{b}" for f, b in zip(new.file, new.bar)], [f"{f}:{b}" for f, b in zip(old.file, old.bar)])
+    assert taken.sum() == 12 and new.meta["scores_reused"]["phrases"] == 12
+    np.testing.assert_allclose(new.score_any[taken], marked.score_any)
+    assert (new.score_any[~taken] < 50).all() and np.isfinite(new.local_any).all()
+    np.testing.assert_allclose(new.local_any[taken], old.local_any)
+    other = dataclasses.replace(marked, meta={**marked.meta, "score_model_fingerprint": "another scorer"})
+    fresh = latent.build_index(indexed_model, corpus, reuse=other)
+    assert "scores_reused" not in fresh.meta and (fresh.score_any < 50).all()

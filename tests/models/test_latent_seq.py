@@ -172,3 +172,39 @@ def test_sampling_with_repeat_repeats_chunks(seq_model, seq_cfg):
     plain = seq_model.sample(z, style, 1.0, torch.Generator().manual_seed(1))      # drawn chunk by chunk
     assert not all(torch.equal(plain[:, k * w:(k + 1) * w], plain[:, :w]) for k in range(1, seq_model.chunks))
     torch.testing.assert_close(plain[:, :w], snapped[:, :w])                       # the first is the same draw
+
+
+def test_export_leaves_the_base_to_its_folder_and_refuses_a_changed_one(seq_dataset, debug_model_dir, tmp_path):
+    import json
+    import shutil
+
+    from musiclatent.generation.facade import MusicLatent
+    from musiclatent.training.checkpoint import CheckpointError, tensor_shapes
+    from musiclatent.training.loop import train
+    from musiclatent.training.ship import export_model
+
+    base = tmp_path / "base"
+    shutil.copytree(debug_model_dir, base)
+    p = get_preset("debug-seq")
+    register(dataclasses.replace(p, name="debug-seq-lend", model=dataclasses.replace(p.model, base_model=str(base))))
+    train(seq_dataset, "debug-seq-lend", tmp_path / "run", max_steps=4, progress=False)
+    run = MusicLatent.from_checkpoint(tmp_path / "run")
+    tokens = run.sample(4, temperature=0.0, seed=1)
+    folders = {}
+    for int8 in (False, True):
+        folder = export_model(tmp_path / "run", seq_dataset, tmp_path / f"model-{int8}", extras=False, int8=int8)
+        shapes = tensor_shapes(folder / "model.safetensors")
+        assert not [k for k in shapes if k.startswith("base.")]
+        assert json.loads((folder / "config.json").read_text())["lent"]["base."]["sha256"]
+        folders[int8] = MusicLatent.from_checkpoint(folder)
+    z_run, z16 = run.encode(tokens), folders[False].encode(tokens)
+    assert np.abs(z16 - z_run).max() < 0.05 * np.abs(z_run).max()
+    assert np.abs(folders[True].encode(tokens) - z_run).max() < 0.1 * np.abs(z_run).max()
+    from safetensors.torch import load_file, save_file
+
+    w = load_file(str(base / "model.safetensors"))
+    name = next(iter(w))
+    w[name] = w[name] + 1
+    save_file(w, str(base / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="has changed since this model was trained"):
+        MusicLatent.from_checkpoint(tmp_path / "model-False")

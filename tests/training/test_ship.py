@@ -4,7 +4,8 @@ import json
 
 from musiclatent.training.checkpoint import find_checkpoint
 from musiclatent.data.dataset import load_dataset
-from musiclatent.training.ship import export_model, model_card
+from musiclatent.training.card import model_card
+from musiclatent.training.ship import export_model
 from musiclatent.training.loop import train
 
 
@@ -57,7 +58,7 @@ def test_export_scorer_writes_weights_and_a_card_without_extras(tiny_dataset, de
 
 
 def test_scorer_card_says_twin_or_own_shape(tiny_dataset, debug_run, tmp_path):
-    from musiclatent.training.ship import scorer_card
+    from musiclatent.training.card import scorer_card
 
     model = export_model(debug_run, tiny_dataset, tmp_path / "model")
     scorer = export_model(debug_run, tiny_dataset, model / "scorer", extras=False)
