@@ -78,6 +78,7 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
     bar_text = f"{mc['bars']} bars of {meter[0]}/{meter[1]}, {spb} steps each"
     judge = ("the classifier shipped beside the model" if (Path(folder) / "classifier.json").exists()
              else "a classifier trained on the training split at evaluation time")
+    seq = mc["decoder"] == "latent-seq"
     lines = [
         f"# {name}",
         "",
@@ -108,9 +109,15 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
         f"Training: {trained.get('step', '?'):,} steps of batch {tc['batch_size']} ({seqs:,} sequences), "
         f"{wall / 60:.0f} min of training wall time on 2 CPU cores (bf16 autocast: {tc['bf16']}); Adam lr {tc['lr']} "
         f"decaying x{tc['lr_decay']} per step to {tc['min_lr']}, beta up to {tc['beta_max']} with "
-        f"{tc['free_bits']} free bits, inverse-sigmoid scheduled sampling (k = {tc['sampling_rate']}), "
+        f"{tc['free_bits']} free bits, " +
+        ("no scheduled sampling (the latent decoder is not autoregressive), " if seq
+         else f"inverse-sigmoid scheduled sampling (k = {tc['sampling_rate']}), ") +
         f"+-{tc['augment_semitones']} semitone transposition, {tc['style_dropout']:.0%} of rows trained as style 'any'" +
-        (f", decoder dropout {mc['dropout']}." if mc.get("dropout") else "."),
+        (f", decoder dropout {mc['dropout']}" if mc.get("dropout") else "") +
+        (f", rows drawn with weight count(style)^-{tc['style_balance']} (`style_balance`)" if tc.get("style_balance") else "")
+        + "." + (f" The loss is the Gaussian NLL of the {mc['bars'] // 2} `{mc['base_model']}` posterior means under that "
+                 "encoder's own posterior widths, plus the KL; the model trains on cached chunk latents, and its "
+                 "latent's per-style whitening is fitted at the end of `train`." if seq else ""),
         *_init_line(trained, tc),
         "",
         "## Held-out metrics (validation split, `musiclatent evaluate`)",
