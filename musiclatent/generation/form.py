@@ -13,9 +13,10 @@ piece is a form string over sections of ``bars / len(form)`` bars:
 * within a phrase, 2-bar motifs that come back roughly come back exactly
   (``repeat``; latent-sequence models, :func:`musiclatent.models.latent_seq.repeat_sources`).
   Prior draws propose motifs that return only roughly: of 32-bar AABB pieces
-  from ``melody-16bar``, 0.096 of bar pairs repeat against the real tunes' 0.164;
-  with ``repeat`` 1.0, 0.147, and each style's share lands near its real one
-  (``benchmarks/form_structure.py``).
+  from ``melody-16bar``, 0.068 of bar pairs repeat against the real tunes' 0.164;
+  with ``repeat`` 1.0, 0.133 (``benchmarks/form_structure.py``).
+
+:func:`form_continuation` extends a song the same way: its opening is ``A``.
 
 Works with any model whose phrase is at least one section long (the 16-bar models).
 """

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from musiclatent.constants import DEFAULT_PROGRAM, DEFAULT_QPM, DEFAULT_TIME_SIGNATURE, DEFAULT_VELOCITY
-from musiclatent.generation.form import check_form, default_form, form_continuation, form_pieces
+from musiclatent.generation.form import (check_form, default_continuation_form, default_form, form_continuation,
+                                         form_pieces)
 from musiclatent.generation.respect import respect_input
 from musiclatent.generation.songs import align_index, export_meter, morph_layout, song_phrases
 from musiclatent.generation.stream import model_phrases, held_into, seal, stream_notes, stream_tokens
@@ -285,23 +286,38 @@ def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 
 
     ``form``: one letter per new phrase, ``A`` the song's opening coming back with a new cadence
     (default B, BA, BBA, BBAA, ...: :func:`musiclatent.generation.form.form_continuation`);
-    ``"walk"``: a latent walk from the song's last phrase, no phrase returning."""
+    ``"walk"``: a latent walk from the song's last phrase, no phrase returning. The new phrases start
+    on the bar line after the song's last note and follow its last 16 (the model's) bars of music."""
     song = song_phrases(mel, ml.steps, meter=ml.meter)
     chords = song_chords(ml, song)
     more = None if chords is None else chords[np.arange(n) % len(chords)]   # the song's progression again
+    played = song.phrases.reshape(-1)[:played_steps(song.phrases, ml.steps // ml.bars)]
+    # the new phrases follow the song's last bar line, from its last full phrase of music
+    last = played[-ml.steps:] if len(played) >= ml.steps else song.phrases[-1]
+    context = model_phrases(np.stack([song.phrases[0], last]))          # the opening (A), then the last phrase
     if str(form).lower() == "walk":
-        new = ml.continuation(model_phrases(song.phrases), n, similarity, style=style, temperature=temperature,
-                              seed=seed, chords=_heard(ml, more))
+        new = ml.continuation(context, n, similarity, style=style, temperature=temperature, seed=seed,
+                              chords=_heard(ml, more))
     else:
         if not 0.0 <= float(similarity) <= 1.0:
             raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
-        new = form_continuation(ml, model_phrases(song.phrases), n, form, similarity, style, temperature, seed,
-                                chords=_heard(ml, more))
-    segs = {"original": song.phrases, "continuation": new}
+        form = str(form or default_continuation_form(n)).upper()
+        new = form_continuation(ml, context, n, form, similarity, style, temperature, seed, chords=_heard(ml, more))
+        song.notes.append(f"continued in form {form}, a letter a {ml.bars}-bar phrase (A: the song's opening "
+                          "returning with a new cadence)")
+    segs = {"original": played, "continuation": new}
     q, ts, prog, vel = _export_settings(mel, qpm, program, velocity)
     files = {"continued": ["original", "continuation"], "continuation": ["continuation"]}
-    return Result(segs, files, q, ts, prog, vel, song.notes + _chord_remarks(ml, chords),
-                  _chord_files(files, {"original": chords, "continuation": more} if chords is not None else {}))
+    seg_chords = {"original": chords.reshape(-1)[:len(played) // 8], "continuation": more} if chords is not None else {}
+    return Result(segs, files, q, ts, prog, vel, song.notes + _chord_remarks(ml, chords), _chord_files(files, seg_chords))
+
+
+def played_steps(phrases: np.ndarray, bar: int) -> int:
+    """Steps of a song's phrases (n, T) up to the bar line after its last note (all of them if silent)."""
+    notes = stream_notes([phrases])
+    if not len(notes):
+        return int(phrases.size)
+    return min(int(phrases.size), int(np.ceil(notes[:, 2].max() / bar)) * bar)
 
 
 def write_result(result: Result, out_dir: str | Path, wav: bool = False, png: bool = True,

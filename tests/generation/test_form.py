@@ -97,11 +97,18 @@ def test_continue_cli_takes_a_form_or_a_walk(debug_model, debug_model_dir, tmp_p
 
     mel = Melody(stream_notes([_song(1)]), np.array([(0, 16), (16, 16)], np.int32))
     walked = studio.continue_song(debug_model, mel, n=2, form="walk", seed=4)
-    phrases = walked.segments["original"]
+    phrases = walked.segments["original"].reshape(-1, 32)
     np.testing.assert_array_equal(walked.segments["continuation"],
                                   debug_model.continuation(phrases, 2, 0.9, seed=4))
     formed = studio.continue_song(debug_model, mel, n=2, form="BA", seed=4)
     np.testing.assert_array_equal(formed.segments["continuation"][1, :16], phrases[0, :16])
+    # a song ending early in its last phrase: the new phrases start on the bar line after its last note
+    short = Melody(stream_notes([_song(1)[:, :20]]), np.array([(0, 16), (16, 16)], np.int32))
+    cut = studio.continue_song(debug_model, short, n=1, seed=4)
+    assert cut.segments["original"].shape == (32,) and cut.stream("continued").shape == (64,)
+    three = Melody(stream_notes([_song(3).reshape(1, -1)[:, :72]]), np.array([(16 * i, 16) for i in range(5)], np.int32))
+    res = studio.continue_song(debug_model, three, n=1, seed=4)
+    assert res.segments["original"].shape == (80,)                   # 4.5 bars of notes: 5 bars kept, not 6
     studio.write_result(formed, tmp_path / "in", png=False)
     src = next((tmp_path / "in").glob("continued*.mid"))
     assert main(["continue", str(src), "--model", str(debug_model_dir), "--n", "3", "--form", "BAB",
