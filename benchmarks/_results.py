@@ -327,7 +327,7 @@ BENCHES = [
           [("anomaly_auroc", ["--outside", "data/outside"], ["--n", "300", "--per-style", "50"]),
            ("anomaly_auroc melody-16bar", ANOMALY_16, ANOMALY_16_QUICK)], anomaly_auroc, True, True),
     Bench("compare_models", "Paired model comparison (`benchmarks/compare_models.py`)",
-          "The shipped melody-16bar against the melody-16bar it replaced (commit 392fdec), phrase by phrase on "
+          "The shipped melody-16bar against the melody-16bar it replaced (commit 334b5c7), phrase by phrase on "
           "the validation split and on `data/outside`, with 95% bootstrap intervals.",
           [("compare_models", ["--new", "melody-16bar", "--data", "data/melody-16bar", "--data", "data/outside"],
             ["--new", "melody-16bar", "--data", "data/melody-16bar"])], compare_models, needs_model=True),
