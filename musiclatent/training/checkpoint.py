@@ -168,16 +168,19 @@ def _mismatch(expected: dict, found: dict) -> str | None:
     return "checkpoint does not match its config: " + ", ".join(parts) if parts else None
 
 
-def build_checked(build, config, weights: str | Path, lent: dict[str, tuple[int, ...]] | None = None) -> torch.nn.Module:
+def build_checked(build, config, weights: str | Path) -> torch.nn.Module:
     """``build(config)``, but only once a weightless (meta-device) copy shows that the weights file
-    (with the shapes of ``lent`` weights read elsewhere) fits it, so a tampered config cannot make
-    us allocate a huge model before failing."""
+    fits it, so a tampered config cannot make us allocate a huge model before failing."""
     with torch.device("meta"):
         shell = build(config)
-    problem = _mismatch({k: v.shape for k, v in shell.state_dict().items()}, {**tensor_shapes(weights), **(lent or {})})
+    _check_fits(shell, tensor_shapes(weights))
+    return build(config)
+
+
+def _check_fits(shell: torch.nn.Module, shapes: dict[str, tuple[int, ...]]) -> None:
+    problem = _mismatch({k: v.shape for k, v in shell.state_dict().items()}, shapes)
     if problem:
         raise CheckpointError(problem)
-    return build(config)
 
 
 def file_digest(path: str | Path) -> str:
@@ -189,15 +192,12 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def lent_weights(build, mc: ModelConfig, config: dict, weights: Path) -> dict[str, torch.Tensor]:
+def lent_weights(shell: torch.nn.Module, config: dict, weights: Path) -> dict[str, torch.Tensor]:
     """The weights a model folder leaves to another folder (a latent-sequence model's frozen base),
     read from there once its file is shown to be the one the model was trained over."""
-    with torch.device("meta"):
-        shell = build(mc)
-    lent_from = getattr(shell, "lent_weights", dict)()          # prefix -> weights file
     held = tensor_shapes(weights)
     out: dict[str, torch.Tensor] = {}
-    for prefix, path in lent_from.items():
+    for prefix, path in getattr(shell, "lent_weights", dict)().items():       # prefix -> weights file
         if any(k.startswith(prefix) for k in held):
             continue
         want = (config.get("lent") or {}).get(prefix, {}).get("sha256")
@@ -211,11 +211,15 @@ def lent_weights(build, mc: ModelConfig, config: dict, weights: Path) -> dict[st
 
 
 def load_model(build, config: dict, folder: str | Path) -> torch.nn.Module:
-    """Build and fill the model of a checkpoint or model folder (its config already read)."""
+    """Build and fill the model of a checkpoint or model folder (its config already read); the
+    weights, with any read from another folder, are checked against a weightless copy first."""
     weights = Path(folder) / "model.safetensors"
     mc = model_config_from(config)
-    lent = lent_weights(build, mc, config, weights)
-    model = build_checked(build, mc, weights, {k: tuple(v.shape) for k, v in lent.items()})
+    with torch.device("meta"):
+        shell = build(mc)
+    lent = lent_weights(shell, config, weights)
+    _check_fits(shell, {**tensor_shapes(weights), **{k: tuple(v.shape) for k, v in lent.items()}})
+    model = build(mc)
     load_model_weights(model, {**load_tensors(weights), **lent})
     return model
 
