@@ -77,7 +77,7 @@ register(Preset(
     description="16-bar melodies: the latent-sequence VAE with z 512 and 512-wide LSTMs",
     model=ModelConfig(bars=16, decoder="latent-seq", base_model="melody-2bar", enc_hidden=512, z_dim=512,
                       dec_hidden=512, dec_layers=2, style_dim=16, pos_dim=16, dropout=0.1),
-    train=TrainConfig(batch_size=128, lr=1e-3, lr_decay=0.9997, min_lr=1e-5, max_steps=12000,
+    train=TrainConfig(batch_size=128, lr=1e-3, lr_decay=0.9997, min_lr=1e-5, max_steps=6000,
                       beta_max=0.2, beta_rate=0.999, free_bits=2048.0, sampling_rate=0.0,
                       style_balance=0.5, augment_semitones=5, eval_every=500, checkpoint_every=250, val_batches=4),
     data={"bars": 16, "dataset": "data/melody-16bar"},
