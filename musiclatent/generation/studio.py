@@ -287,7 +287,8 @@ def continue_song(ml: MusicLatent, mel: Melody, n: int = 4, similarity: float = 
     ``form``: one letter per new phrase, ``A`` the song's opening coming back with a new cadence
     (default B, BA, BBA, BBAA, ...: :func:`musiclatent.generation.form.form_continuation`);
     ``"walk"``: a latent walk from the song's last phrase, no phrase returning. The new phrases start
-    on the bar line after the song's last note and follow its last 16 (the model's) bars of music."""
+    on the bar line after the song's last note and follow its last phrase-length of music (16 bars for
+    a 16-bar model)."""
     song = song_phrases(mel, ml.steps, meter=ml.meter)
     chords = song_chords(ml, song)
     more = None if chords is None else chords[np.arange(n) % len(chords)]   # the song's progression again
