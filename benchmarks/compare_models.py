@@ -123,7 +123,11 @@ def main(argv=None) -> int:
         return 2
     first = None
     for path in args.data or ["data/melody-16bar"]:
-        data = load_eval_data(path, old.bars)
+        data = load_eval_data(path, old.bars, meter=old.meter)      # raw music read in the models' bars
+        if data.steps != old.steps:
+            print(f"{path} has {data.steps}-step phrases, the models {old.steps}: give data of their length "
+                  "and meter", file=sys.stderr)
+            return 2
         mask, split = split_mask(data, args.split if (data.split == 1).any() else "all")
         val = data.subset(mask)
         first = first or (data, split)
