@@ -6,6 +6,8 @@ preset for tests.
 
 from __future__ import annotations
 
+import dataclasses
+
 from musiclatent.config import ModelConfig, Preset, TrainConfig
 
 PRESETS: dict[str, Preset] = {}
@@ -59,7 +61,7 @@ register(Preset(
 # a BiLSTM over the chunk means to one z, a non-autoregressive LSTM back to eight latents, the 2-bar
 # decoder writes the notes. Trains on cached latents (data/melody-16bar/latents/), styles drawn
 # with weight count ** -0.5; its latent is whitened by a Gaussian fitted per style after training.
-register(Preset(
+_SEQ = register(Preset(
     name="melody-16bar-seq",
     description="16-bar melodies: VAE over the 2-bar latents of the frozen melody-2bar (BiLSTM to z, LSTM back)",
     model=ModelConfig(bars=16, decoder="latent-seq", base_model="melody-2bar", enc_hidden=256, z_dim=256,
@@ -72,15 +74,11 @@ register(Preset(
 
 # The same route, wider: z 512 (MusicVAE's 16-bar size), 2x512 LSTMs and twice the free bits, for
 # dense tunes whose eight 2-bar latents carry more than z 256 holds (issue 18's outside-corpus target).
-register(Preset(
-    name="melody-16bar-seq-wide",
+register(dataclasses.replace(
+    _SEQ, name="melody-16bar-seq-wide",
     description="16-bar melodies: the latent-sequence VAE with z 512 and 512-wide LSTMs",
-    model=ModelConfig(bars=16, decoder="latent-seq", base_model="melody-2bar", enc_hidden=512, z_dim=512,
-                      dec_hidden=512, dec_layers=2, style_dim=16, pos_dim=16, dropout=0.1),
-    train=TrainConfig(batch_size=128, lr=1e-3, lr_decay=0.9997, min_lr=1e-5, max_steps=6000,
-                      beta_max=0.2, beta_rate=0.999, free_bits=2048.0, sampling_rate=0.0,
-                      style_balance=0.5, augment_semitones=5, eval_every=500, checkpoint_every=250, val_batches=4),
-    data={"bars": 16, "dataset": "data/melody-16bar"},
+    model=dataclasses.replace(_SEQ.model, enc_hidden=512, z_dim=512, dec_hidden=512),
+    train=dataclasses.replace(_SEQ.train, lr_decay=0.9997, free_bits=2048.0), data=dict(_SEQ.data),
 ))
 
 register(Preset(
