@@ -45,7 +45,7 @@ def per_phrase(ml, tokens: np.ndarray, styles: np.ndarray, batch: int,
     """Metric -> (per-phrase value, per-phrase weight); pooled value = sum(v * w) / sum(w). A chord
     model decodes over the phrases' ``chords`` (n, K)."""
     out = reconstruction_outputs(ml.model, tokens, styles, batch, chords if ml.takes_chords else None,
-                                 ml.chord_strength)
+                                 ml.chord_strength, ml.refine)
     res = {}
     for key, pred, notes in [("sampled accuracy", out["sampled"], False),
                              ("teacher-forced accuracy", out["teacher_forced"], False),

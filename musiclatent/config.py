@@ -110,6 +110,7 @@ _TRAIN_RANGES = {
     "beta_max": (0.0, None, True), "beta_rate": (0.0, 1.0, True), "free_bits": (0.0, None, True),
     "sampling_rate": (0.0, None, True), "augment_semitones": (0, 24, True), "style_dropout": (0.0, 1.0, True),
     "style_balance": (0.0, 1.0, True), "chord_dropout": (0.0, 1.0, True), "free_key": (0, 11, True), "chord_share": (0.0, 1.0, True), "free_key_share": (0.0, 1.0, True), "free_key_cells": (0, 64, True),
+    "layer_mix": (0.0, 1.0, True),
     "schedule_offset": (0, None, True), "eval_every": (1, None, True), "checkpoint_every": (1, None, True),
     "val_batches": (1, None, True), "log_every": (1, None, True), "threads": (0, 1024, True),
 }
@@ -158,6 +159,7 @@ class TrainConfig:
     chord_share: float = 0.0       # chord models: draw this share of each batch from phrases with chords (0 = uniform)
     free_key_share: float = 1.0    # chord models: the share of chord rows whose encoder input free_key moves
     free_key_cells: int = 0        # chord models: move every this many steps by its own shift (0 = whole rows)
+    layer_mix: float = 0.0         # drum models: share of rows whose drums play under another groove's cymbals
     schedule_offset: int = 0       # beta and scheduled sampling run as if at step + offset (fine-tuning)
     eval_every: int = 500
     checkpoint_every: int = 250

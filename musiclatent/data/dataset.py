@@ -16,6 +16,7 @@ import torch
 from musiclatent.constants import AUGMENT_MAX_PITCH, AUGMENT_MIN_PITCH, STYLE_ANY
 from musiclatent.representations import MELODY
 from musiclatent.representations.chords import STEPS_PER_HALF_BAR, transpose_chords
+from musiclatent.representations.drums import mix_layers
 
 
 @dataclass
@@ -145,16 +146,35 @@ def random_chord_batch(tokens: torch.Tensor, style: torch.Tensor, chords: torch.
     return moved, s, c, enc
 
 
+def same_style_partners(idx: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """For rows ``idx`` (B,) of a dataset with styles ``style`` (N,), a random row (B,) of the same
+    style for each (possibly the row itself)."""
+    order = torch.argsort(style, stable=True)
+    counts = torch.bincount(style.long(), minlength=int(style.max()) + 1)
+    starts = torch.cumsum(counts, 0) - counts
+    s = style[idx].long()
+    pick = (torch.rand(len(idx), generator=generator) * counts[s]).long().clamp(max=counts[s] - 1)
+    return order[starts[s] + pick]
+
+
 def random_batch(tokens: torch.Tensor, style: torch.Tensor, batch_size: int, generator: torch.Generator,
-                 augment: int = 0, style_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 augment: int = 0, style_dropout: float = 0.0,
+                 layer_mix: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw a training batch: (B, T) int64 tokens and (B,) int64 style ids.
 
     ``style_dropout`` replaces that share of style ids with 0 ("any"), so the
-    unconditioned style is learned too.
+    unconditioned style is learned too. ``layer_mix`` (drum tokens only) plays that share of the
+    rows' kick, snare and toms under the cymbals of another groove of the same style
+    (:func:`musiclatent.representations.drums.mix_layers`): new grooves made of real parts, so the
+    latent learns to carry each layer rather than to name a training groove.
     """
     idx = torch.randint(0, tokens.shape[0], (batch_size,), generator=generator)
     x = tokens[idx].long()
     s = style[idx].long()
+    if layer_mix > 0:
+        other = tokens[same_style_partners(idx, style, generator)].long()
+        mixed = torch.rand(batch_size, generator=generator) < layer_mix
+        x = torch.where(mixed[:, None], mix_layers(x, other), x)
     if style_dropout > 0:
         s = torch.where(torch.rand(batch_size, generator=generator) < style_dropout, torch.zeros_like(s), s)
     return transpose_tokens(x, augment, generator), s

@@ -27,6 +27,7 @@ from musiclatent.data.dataset import PhraseSet, load_dataset
 from musiclatent.evaluation import metrics
 from musiclatent.evaluation.evaluate import (EvalSettings, _overall_and_per_style, decode_batched, interpolation_section,
                                              is_prepared_dataset, model_style_ids, reconstruction_outputs, split_mask)
+from musiclatent.evaluation.reconstruction import encoder_only
 from musiclatent.representations.drums import DRUM_CLASS_NAMES, N_DRUM_CLASSES, tokens_to_hits
 
 DRUM_FEATURES = tuple(f"hits_per_bar.{n.replace(' ', '_')}" for n in DRUM_CLASS_NAMES) + (
@@ -206,10 +207,10 @@ def evaluate_drums(ml, data: PhraseSet, settings: EvalSettings = EvalSettings(),
         n = len(tokens) if settings.max_phrases <= 0 else min(settings.max_phrases, len(tokens))
         pick = np.sort(rng.permutation(len(tokens))[:n])
         x, s = tokens[pick], st[pick]
-        out = reconstruction_outputs(ml.model, x, s, settings.batch_size)
+        out = reconstruction_outputs(ml.model, x, s, settings.batch_size, refine=ml.refine)
         names = {i: nm for i, nm in enumerate(ml.styles) if (s == i).any()}
         hit = x > 0
-        return {"recon_accuracy_teacher_forced": _overall_and_per_style(out["teacher_forced"], x, s, names),
+        return {**encoder_only(out, x, s, names, ml.refine),"recon_accuracy_teacher_forced": _overall_and_per_style(out["teacher_forced"], x, s, names),
                 "recon_accuracy_sampled": _overall_and_per_style(out["sampled"], x, s, names),
                 "recon_accuracy_sampled_hit_steps": float((out["sampled"] == x)[hit].mean()) if hit.any() else None,
                 "recon_phrase_exact_sampled": float((out["sampled"] == x).all(1).mean()),
@@ -241,6 +242,11 @@ def format_drum_table(result: dict) -> str:
     if "recon_accuracy_sampled" in result:
         row("reconstruction, sampled (argmax)", result["recon_accuracy_sampled"]["overall"])
         row("reconstruction, teacher-forced", result["recon_accuracy_teacher_forced"]["overall"])
+        if "recon_accuracy_sampled_encoder_only" in result:
+            steps = result["refine"]["refine_steps"]
+            row(f"  the encoder alone, sampled (refined: {steps} steps)",
+                result["recon_accuracy_sampled_encoder_only"]["overall"])
+            row("  the encoder alone, teacher-forced", result["recon_accuracy_teacher_forced_encoder_only"]["overall"])
         row("reconstruction, sampled, hit steps only", result["recon_accuracy_sampled_hit_steps"])
         row("whole groove exact, sampled", result["recon_phrase_exact_sampled"])
         row("NLL per step (nats)", result["nll_per_step"])

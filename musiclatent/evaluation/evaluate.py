@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.nn import functional as F
 
 from musiclatent.evaluation import long_form, metrics
 from musiclatent.evaluation.classifier import ClassifierTraining, StyleClassifier, classifier_path, load_classifier, predict, train_classifier
@@ -36,6 +34,8 @@ from musiclatent.data.dataset import PhraseSet, load_dataset
 from musiclatent.generation.facade import MusicLatent
 
 from musiclatent.evaluation.settings import SECTIONS, EvalSettings  # noqa: E402,F401  (torch-free, for the CLI)
+from musiclatent.evaluation.reconstruction import (_chunks, _overall_and_per_style,  # noqa: F401  (re-exported)
+                                                  reconstruction_outputs, reconstruction_section)
 
 
 # --------------------------------------------------------------------------- data
@@ -87,11 +87,6 @@ def split_mask(data: PhraseSet, split: str, prefer: tuple[str, ...] = ("validati
 
 # --------------------------------------------------------------------------- batched model calls
 
-def _chunks(n: int, size: int):
-    for i in range(0, n, size):
-        yield slice(i, min(i + size, n))
-
-
 def encode_batched(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch: int) -> np.ndarray:
     """(n, T), (n,) -> latent means (n, Z)."""
     out = [ml.encode(tokens[s], styles[s].tolist()) for s in _chunks(len(tokens), batch)]
@@ -113,62 +108,6 @@ def score_batched(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch
 
 
 # --------------------------------------------------------------------------- sections
-
-@torch.no_grad()
-def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch: int,
-                           chords: np.ndarray | None = None, chord_strength: float = 1.0) -> dict[str, np.ndarray]:
-    """Encode with mu, then decode teacher-forced and fed with own argmax outputs.
-
-    Parameters
-    ----------
-    model : MusicVAE (or anything with ``encode``, ``logits`` and ``sample`` like it)
-    tokens : np.ndarray, shape (n, T), int ; styles : np.ndarray, shape (n,), model style ids
-    chords : np.ndarray, shape (n, K), optional: the phrases' chords, for a chord model
-    chord_strength : the chord-tone head's strength in the sampled decode (teacher-forced: as trained)
-
-    Returns
-    -------
-    dict: ``teacher_forced`` (n, T) and ``sampled`` (n, T) predicted tokens,
-    ``nll`` (n,) nats per step, ``kl`` (n,) nats, ``mu`` (n, Z).
-    """
-    parts: dict[str, list] = {"teacher_forced": [], "sampled": [], "nll": [], "kl": [], "mu": []}
-    for s in _chunks(len(tokens), batch):
-        x = torch.as_tensor(np.asarray(tokens[s], np.int64))
-        st = torch.as_tensor(np.asarray(styles[s], np.int64))
-        kw = {"chords": torch.as_tensor(np.asarray(chords[s], np.int64))} if chords is not None else {}
-        mu, logvar = model.encode(x, st)
-        logits = model.logits(mu, st, x, **kw).float()
-        ce = F.cross_entropy(logits.transpose(1, 2), x, reduction="none")
-        parts["teacher_forced"].append(logits.argmax(-1).numpy())
-        strength = {"chord_strength": chord_strength} if kw else {}   # as the app decodes
-        parts["sampled"].append(model.sample(mu, st, temperature=0.0, **kw, **strength).numpy())
-        parts["nll"].append(ce.mean(1).numpy())
-        parts["kl"].append((0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)).numpy())
-        parts["mu"].append(mu.numpy())
-    return {k: np.concatenate(v) for k, v in parts.items()}
-
-
-def _overall_and_per_style(pred, target, styles, names, notes_only=False) -> dict:
-    correct, counted = metrics.row_correct(pred, target, notes_only)
-    overall = float(correct.sum() / counted.sum()) if counted.sum() else float("nan")
-    return {"overall": overall, "per_style": metrics.pooled_by_group(correct, counted, styles, names)}
-
-
-def reconstruction_section(model, tokens: np.ndarray, styles: np.ndarray, style_names: list[str],
-                           batch: int, chords: np.ndarray | None = None, chord_strength: float = 1.0) -> dict:
-    """The reconstruction keys of the result; tokens (n, T), styles (n,) model ids, chords (n, K) for
-    a chord model (None: no chord) decoded at ``chord_strength``."""
-    out = reconstruction_outputs(model, tokens, styles, batch, chords, chord_strength)
-    names = {i: n for i, n in enumerate(style_names) if (styles == i).any()}
-    return {
-        "recon_accuracy_teacher_forced": _overall_and_per_style(out["teacher_forced"], tokens, styles, names),
-        "recon_accuracy_sampled": _overall_and_per_style(out["sampled"], tokens, styles, names),
-        "recon_accuracy_sampled_notes": _overall_and_per_style(out["sampled"], tokens, styles, names, True),
-        "nll_per_step": float(out["nll"].mean()),
-        "kl_bits": float(out["kl"].mean() / np.log(2.0)),
-        "active_dims": metrics.active_dims(out["mu"]),
-    }
-
 
 def realism_section(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, settings: EvalSettings,
                     rng: np.random.Generator) -> dict:
@@ -369,7 +308,7 @@ def evaluate(ml: MusicLatent, data: PhraseSet, settings: EvalSettings = EvalSett
         result["data"]["reconstruction_phrases"] = int(n)
         chords = data.chords[mask][rows] if ml.takes_chords else None
         return reconstruction_section(ml.model, tokens[rows], st[rows], ml.styles, settings.batch_size, chords,
-                                      ml.chord_strength)
+                                      ml.chord_strength, ml.refine)
 
     result.update(timed("reconstruction", recon) or {})
     result["realism"] = timed("realism", lambda: realism_section(ml, tokens, st, settings, rng))

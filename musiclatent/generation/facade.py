@@ -9,6 +9,7 @@ Song-level work (files in, MIDI out) lives in :mod:`musiclatent.generation.songs
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from musiclatent.latent import index as latent_tools
 from musiclatent.latent.walks import latent_walk, slerp  # noqa: F401  (re-exported)
 from musiclatent.constants import PRETRAINED_DIR, STYLE_ANY
 from musiclatent.models.prior import StylePrior, read_prior
+from musiclatent.models.refine import RefineSettings, elbo_per_step, refine_latents
 from musiclatent.models.vae import MusicVAE, check_chord_strength
 from musiclatent.models.builders import build_vae
 
@@ -47,8 +49,9 @@ class MusicLatent:
 
     def __init__(self, model: MusicVAE, extras: dict[str, np.ndarray] | None = None, card: str = "",
                  name: str = "", folder: Path | None = None, prior: StylePrior | None = None,
-                 chord_strength: float = 1.0):
+                 chord_strength: float = 1.0, refine: RefineSettings | None = None):
         self.model = model.eval()
+        self.refine = refine or RefineSettings()   # how encode refines the encoder's latent (0 steps: not)
         self.chord_strength = check_chord_strength(chord_strength)   # the chord-tone head's default strength
         self.prior = prior
         self.cfg = model.cfg
@@ -103,12 +106,13 @@ class MusicLatent:
         if prior is not None and list(prior.styles) != list(model.cfg.styles):
             raise CheckpointError(f"{folder}/prior.json is for styles {list(prior.styles)}, but the model has "
                                   f"{list(model.cfg.styles)}; refit it with `musiclatent fit-prior {folder} --data DATA`")
-        try:
+        try:   # how the model samples over chords and refines its encodings
             strength = check_chord_strength(config.get("sampling", {}).get("chord_strength", 1.0))
+            refine = RefineSettings.from_dict(config.get("encoding"))
         except (ValueError, AttributeError) as err:
-            raise CheckpointError(f"{folder}/config.json: bad sampling.chord_strength ({err})") from None
+            raise CheckpointError(f"{folder}/config.json: bad sampling or encoding settings ({err})") from None
         return cls(model, extras, card, name=name or config.get("preset", ""), folder=folder, prior=prior,
-                   chord_strength=strength)
+                   chord_strength=strength, refine=refine)
 
     @classmethod
     def load(cls, name_or_path: str) -> "MusicLatent":
@@ -169,13 +173,17 @@ class MusicLatent:
 
     # ------------------------------------------------------------------ latent ops
     @torch.no_grad()
-    def encode(self, tokens, style=None) -> np.ndarray:
-        """tokens (n, steps) int -> latent means (n, z_dim) float32."""
+    def encode(self, tokens, style=None, refine: int | None = None) -> np.ndarray:
+        """tokens (n, steps) int -> latents (n, z_dim) float32: the encoder's means, refined by ``refine``
+        gradient steps on the decoder (None: the model's :attr:`refine`; :mod:`musiclatent.models.refine`)."""
         t = self._tokens(tokens)
         if len(t) == 0:
             return np.zeros((0, self.z_dim), np.float32)
-        mu, _ = self.model.encode(t, self._styles(style, len(t)))
-        return mu.numpy().astype(np.float32)
+        s = self._styles(style, len(t))
+        settings = self.refine if refine is None else dataclasses.replace(self.refine, steps=refine)
+        if settings.steps and not isinstance(self.model, MusicVAE):
+            raise ValueError(f"a {type(self.model).__name__} does not refine its encodings")
+        return refine_latents(self.model, t, s, self.model.encode(t, s)[0], settings).numpy().astype(np.float32)
 
     @property
     def takes_chords(self) -> bool:   # a chord model: its decoder hears the chord of every half bar
@@ -361,16 +369,8 @@ class MusicLatent:
         """Negative ELBO per step (nats) of each phrase: (n, T) -> (n,). Higher = less typical. A chord
         model scores them over ``chords`` (as in :meth:`decode`; None = no chord)."""
         t = self._tokens(tokens)
-        s, c = self._styles(style, len(t)), self._chords(chords, len(t))
         torch.manual_seed(seed)
-        mu, logvar = self.model.encode(t, s)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
-        total = torch.zeros(len(t))
-        for _ in range(max(1, samples)):
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if samples > 1 else mu
-            logits = (self.model.logits(z, s, t) if c is None else self.model.logits(z, s, t, c)).float()
-            total += torch.nn.functional.cross_entropy(logits.transpose(1, 2), t, reduction="none").sum(1)
-        return ((total / max(1, samples) + kl) / self.steps).numpy()
+        return elbo_per_step(self.model, t, self._styles(style, len(t)), self._chords(chords, len(t)), samples).numpy()
 
     def describe(self) -> dict:
         return {"name": self.name, "representation": self.cfg.representation, "meter": "{}/{}".format(*self.meter),

@@ -78,6 +78,17 @@ def hits_to_tokens(hits: np.ndarray) -> np.ndarray:
     return (hits.astype(np.int64) << np.arange(N_DRUM_CLASSES)).sum(-1)
 
 
+# the kit's two layers for the layer-mix augmentation: cymbals (hi-hats, crash, ride) keep time,
+# drums (kick, snare, toms) carry the pattern; a drummer can pair most of one with most of the other
+CYMBAL_MASK = sum(1 << k for k in (2, 3, 7, 8))
+
+
+def mix_layers(drums_from, cymbals_from):
+    """Tokens (..., T) of two grooves -> (..., T): the kick, snare and toms of ``drums_from`` under
+    the hi-hats, crash and ride of ``cymbals_from`` (numpy or torch integer arrays)."""
+    return (drums_from & ~CYMBAL_MASK) | (cymbals_from & CYMBAL_MASK)
+
+
 def velocity_to_level(velocity: np.ndarray) -> np.ndarray:
     """MIDI velocities (1..127) -> levels 1..4 (uint8), same shape."""
     return (np.searchsorted(_VELOCITY_EDGES, np.asarray(velocity), side="right") + 1).astype(np.uint8)

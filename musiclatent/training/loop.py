@@ -201,6 +201,9 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
                              f"{mc.steps} ({mc.bars} bars of {meter[0]}/{meter[1]}); prepare with --bars {mc.bars}")
         if dropout is not None:
             mc = dataclasses.replace(mc, dropout=float(dropout))      # ModelConfig checks the range
+    if tc.layer_mix and mc.representation != "drums":
+        raise ValueError(f"layer_mix mixes the layers of a drum kit; a {mc.representation} model has none "
+                         "(leave it at 0)")
     config = {"model": mc.to_dict(), "train": tc.to_dict(), "preset": preset, "data": str(data_dir)}
     if ckpt is not None and "init_from" in saved:
         config["init_from"] = saved["init_from"]         # a resumed fine-tune is still a fine-tune
@@ -277,7 +280,8 @@ def train(data_dir: str | Path, preset: str, out_dir: str | Path, resume: bool =
             if tc.free_key:
                 kw["enc_tokens"] = enc
         else:
-            x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout)
+            x, s = random_batch(tokens, styles, tc.batch_size, gen, tc.augment_semitones, tc.style_dropout,
+                                tc.layer_mix)
         with autocast(tc.bf16):
             parts = ddp(x, s, beta=get_beta(step, tc), free_bits=tc.free_bits, p_teacher=get_teacher_prob(step, tc),
                         **kw)

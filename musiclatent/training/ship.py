@@ -25,7 +25,8 @@ from musiclatent.training.packing import INT8_MIN, to_packed
 from musiclatent.data.dataset import load_dataset
 from musiclatent.constants import PRETRAINED_DIR
 from musiclatent.generation.facade import MusicLatent
-from musiclatent.models.vae import check_chord_strength
+from musiclatent.models.refine import RefineSettings
+from musiclatent.models.vae import MusicVAE, check_chord_strength
 from musiclatent.training.prior_fit import write_model_prior
 
 
@@ -88,12 +89,14 @@ def lend_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> di
 
 def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path, card: str = "",
                  extras: bool = True, prior: bool = True, chord_strength: float | None = None,
-                 int8: bool = False) -> Path:
+                 int8: bool = False, refine: RefineSettings | None = None) -> Path:
     """Write a shippable model folder from a run's latest checkpoint (``extras``: attribute vectors
     and style means, which a scorer does not need; ``prior``: with them, the style prior that
     sampling and restyle draw z from, :mod:`musiclatent.training.prior_fit`; ``chord_strength``:
     the chord-tone head's default strength, stored as ``config.json``'s ``sampling``; ``int8``:
-    large matrices stored as int8 with a scale per row, :mod:`musiclatent.training.packing`).
+    large matrices stored as int8 with a scale per row, :mod:`musiclatent.training.packing`; ``refine``:
+    how ``encode`` refines the encoder's latents, stored as ``config.json``'s ``encoding``,
+    :mod:`musiclatent.models.refine`).
 
     A frozen base the model reads unchanged from its own folder is not copied (``config.json``'s
     ``lent`` holds its sha256), and lower-triangular factors are stored packed."""
@@ -111,6 +114,10 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
         if not ml.takes_chords or not ml.cfg.chord_tones:
             raise ValueError("chord_strength is for chord models with a chord-tone head (chord_tones)")
         config["sampling"] = {"chord_strength": check_chord_strength(chord_strength)}
+    if refine is not None and refine.steps:
+        if not isinstance(ml.model, MusicVAE):
+            raise ValueError(f"a {type(ml.model).__name__} does not refine its encodings")
+        config["encoding"] = refine.to_dict()
     chain = init_chain(config.get("init_from"))
     if chain:   # a fine-tune: keep the record of the runs it started from
         config["trained"]["init_chain"] = chain

@@ -102,3 +102,16 @@ def test_bad_tokens_are_refused():
 
 def test_describe_counts_hits():
     assert DRUMS.describe(ROCK_TOKENS).startswith("2 kick, 2 snare, 8 closed hi-hat")
+
+
+def test_mix_layers_takes_drums_from_one_groove_and_cymbals_from_the_other():
+    from musiclatent.representations.drums import mix_layers
+    a = DRUMS.to_tokens(ROCK, 16)
+    b = DRUMS.to_tokens(groove((KICK, 3), (OPEN_HAT, 2), (HAT, 7), (SNARE, 9)), 16)
+    mixed = mix_layers(a, b)
+    hits_a, hits_b, hits = tokens_to_hits(a), tokens_to_hits(b), tokens_to_hits(mixed)
+    cymbals = [2, 3, 7, 8]
+    drums = [0, 1, 4, 5, 6]
+    assert (hits[:, drums] == hits_a[:, drums]).all() and (hits[:, cymbals] == hits_b[:, cymbals]).all()
+    assert hits[3, 0] == 0 and hits[0, 7] == 0 and hits[2, 3] == 1      # b's kick gone, a's crash gone, b's open hat
+    assert (mix_layers(a, a) == a).all()

@@ -83,6 +83,36 @@ def test_out_of_range_settings_are_refused_before_training(setting, message, tin
     assert not (tmp_path / "r" / "checkpoint").exists()
 
 
+def test_layer_mix_is_for_drum_models_only(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match="layer_mix"):
+        train(tiny_dataset, "debug", tmp_path / "m", overrides={"layer_mix": 0.5}, progress=False)
+    assert not (tmp_path / "m" / "checkpoint").exists()
+
+
+def test_layer_mixed_batches_pair_grooves_of_one_style():
+    from musiclatent.data.dataset import random_batch, same_style_partners
+    from musiclatent.representations.drums import CYMBAL_MASK
+
+    # style 1: kick-only rows with closed hats; style 2: snare-only rows with ride; every row distinct
+    n = 40
+    style = torch.tensor([1] * 20 + [2] * 20)
+    kick_hat, snare_ride = 1 | 4, 2 | 256
+    tokens = torch.zeros(n, 32, dtype=torch.long)
+    for i in range(n):
+        tokens[i, i % 32] = kick_hat if i < 20 else snare_ride
+    gen = torch.Generator().manual_seed(0)
+    partners = same_style_partners(torch.arange(n), style, gen)
+    assert (style[partners] == style).all() and (partners != torch.arange(n)).any()
+    x, s = random_batch(tokens, style, 256, gen, layer_mix=1.0)
+    drums, cymbals = x & ~CYMBAL_MASK, x & CYMBAL_MASK
+    assert ((drums == 1).any(1) == (s == 1)).all()          # each row keeps its own style id
+    mixed = ((drums > 0).int().argmax(1) != (cymbals > 0).int().argmax(1))
+    assert mixed.float().mean() > 0.8                       # the cymbals come from another groove
+    assert not ((drums == 1) & ((cymbals & 256) > 0)).any() # never across styles
+    x0, _ = random_batch(tokens, style, 256, torch.Generator().manual_seed(0), layer_mix=0.0)
+    assert (((x0 & ~CYMBAL_MASK) > 0).int().argmax(1) == ((x0 & CYMBAL_MASK) > 0).int().argmax(1)).all()
+
+
 def test_resume_refuses_a_tampered_train_config(tiny_dataset, tmp_path):
     from musiclatent.training.checkpoint import CheckpointError
 
