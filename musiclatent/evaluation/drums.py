@@ -243,8 +243,7 @@ def format_drum_table(result: dict) -> str:
         row("reconstruction, sampled (argmax)", result["recon_accuracy_sampled"]["overall"])
         row("reconstruction, teacher-forced", result["recon_accuracy_teacher_forced"]["overall"])
         if "recon_accuracy_sampled_encoder_only" in result:
-            steps = result["refine"]["refine_steps"]
-            row(f"  the encoder alone, sampled (refined: {steps} steps)",
+            row(f"  (above: latents refined {result['refine']['refine_steps']} steps) encoder alone, sampled",
                 result["recon_accuracy_sampled_encoder_only"]["overall"])
             row("  the encoder alone, teacher-forced", result["recon_accuracy_teacher_forced_encoder_only"]["overall"])
         row("reconstruction, sampled, hit steps only", result["recon_accuracy_sampled_hit_steps"])

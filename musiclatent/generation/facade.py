@@ -175,14 +175,14 @@ class MusicLatent:
     @torch.no_grad()
     def encode(self, tokens, style=None, refine: int | None = None) -> np.ndarray:
         """tokens (n, steps) int -> latents (n, z_dim) float32: the encoder's means, refined by ``refine``
-        gradient steps on the decoder (None: the model's :attr:`refine`; :mod:`musiclatent.models.refine`)."""
+        gradient steps on the decoder (None: the model's :attr:`refine`; :mod:`musiclatent.models.refine`).
+        Restyle, variations, continuation and the index read the means as they are (``refine=0``):
+        the style geometry and the map they work in were fitted to them."""
         t = self._tokens(tokens)
         if len(t) == 0:
             return np.zeros((0, self.z_dim), np.float32)
         s = self._styles(style, len(t))
         settings = self.refine if refine is None else dataclasses.replace(self.refine, steps=refine)
-        if settings.steps and not isinstance(self.model, MusicVAE):
-            raise ValueError(f"a {type(self.model).__name__} does not refine its encodings")
         return refine_latents(self.model, t, s, self.model.encode(t, s)[0], settings).numpy().astype(np.float32)
 
     @property
@@ -308,7 +308,7 @@ class MusicLatent:
         if not 0.0 <= float(strength) <= 1.0:
             raise ValueError(f"strength must lie in [0, 1], got {strength}")
         target = self.style_id(target_style)
-        z = self.encode(tokens, None)
+        z = self.encode(tokens, None, refine=0)   # the style geometry was fitted to the encoder's means
         if strength <= 0:
             return self.decode(z + self.attribute_offset(attributes), None, temperature, seed, chords)
         if self.prior is not None and target > 0:
@@ -337,7 +337,7 @@ class MusicLatent:
         """
         if not 0.0 <= float(similarity) <= 1.0:
             raise ValueError(f"similarity must lie in [0, 1], got {similarity}")
-        z = self.encode(tokens, None if self.prior is not None else style)
+        z = self.encode(tokens, None if self.prior is not None else style, refine=0)
         rng = np.random.default_rng(seed)
         s = float(similarity)
         if self.prior is not None:
@@ -359,9 +359,9 @@ class MusicLatent:
             raise ValueError(f"n must be at least 1, got {n}")
         rng = np.random.default_rng(seed)
         if self.prior is not None:
-            walk = self.walk_latents(self.encode(tokens, None)[-1:], int(n), float(similarity), style, rng)[:, 0]
+            walk = self.walk_latents(self.encode(tokens, None, refine=0)[-1:], int(n), float(similarity), style, rng)[:, 0]
         else:
-            walk = latent_walk(self.encode(tokens, style)[-1], int(n), float(similarity), rng)
+            walk = latent_walk(self.encode(tokens, style, refine=0)[-1], int(n), float(similarity), rng)
         return self.decode(walk, style, temperature, seed, chords)
 
     @torch.no_grad()

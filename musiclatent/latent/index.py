@@ -217,7 +217,7 @@ def build_index(ml, corpus: Corpus, max_phrases: int | None = None, seed: int = 
     zs = []
     for i in tqdm(range(0, len(corpus), batch), desc="index", unit="batch", disable=not progress):
         t = corpus.tokens[i:i + batch].astype(np.int64)
-        zs.append(ml.encode(t, STYLE_ANY))
+        zs.append(ml.encode(t, STYLE_ANY, refine=0))
         todo = np.isnan(scores[i:i + batch, 0])
         if todo.any():
             c = None if chords is None else chords[i:i + batch][todo]
@@ -353,7 +353,7 @@ def same_model(ml, index: LatentIndex) -> bool:
 
 def encode_for_index(ml, tokens) -> np.ndarray:
     """Latent means of query phrases exactly as the corpus was encoded (style "any"); (n, T) -> (n, Z)."""
-    return ml.encode(np.asarray(tokens, np.int64).reshape(-1, ml.steps), STYLE_ANY)
+    return ml.encode(np.asarray(tokens, np.int64).reshape(-1, ml.steps), STYLE_ANY, refine=0)
 
 
 def place_on_map(ml, tokens, index=None) -> np.ndarray:

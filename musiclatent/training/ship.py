@@ -26,13 +26,13 @@ from musiclatent.data.dataset import load_dataset
 from musiclatent.constants import PRETRAINED_DIR
 from musiclatent.generation.facade import MusicLatent
 from musiclatent.models.refine import RefineSettings
-from musiclatent.models.vae import MusicVAE, check_chord_strength
+from musiclatent.models.vae import check_chord_strength
 from musiclatent.training.prior_fit import write_model_prior
 
 
 def encode_all(ml: MusicLatent, tokens: np.ndarray, styles: np.ndarray, batch: int = 512) -> np.ndarray:
     """Latent means of many phrases, in batches: (n, T), (n,) -> (n, Z)."""
-    out = [ml.encode(tokens[i:i + batch].astype(np.int64), styles[i:i + batch].tolist())
+    out = [ml.encode(tokens[i:i + batch].astype(np.int64), styles[i:i + batch].tolist(), refine=0)
            for i in range(0, len(tokens), batch)]
     return np.concatenate(out) if out else np.zeros((0, ml.z_dim), np.float32)
 
@@ -115,8 +115,6 @@ def export_model(run_dir: str | Path, data_dir: str | Path, out_dir: str | Path,
             raise ValueError("chord_strength is for chord models with a chord-tone head (chord_tones)")
         config["sampling"] = {"chord_strength": check_chord_strength(chord_strength)}
     if refine is not None and refine.steps:
-        if not isinstance(ml.model, MusicVAE):
-            raise ValueError(f"a {type(ml.model).__name__} does not refine its encodings")
         config["encoding"] = refine.to_dict()
     chain = init_chain(config.get("init_from"))
     if chain:   # a fine-tune: keep the record of the runs it started from
