@@ -184,6 +184,18 @@ def compare_models(result: dict, output: str) -> list[Figure]:
     return rows
 
 
+def refine_gain(result: dict, output: str) -> list[Figure]:
+    """Sampled reconstruction per model and phrase set, refined, with the encoder alone as the reference."""
+    rows = []
+    for r in result.get("rows", []):
+        what = f"{r['model']}, {r['phrases']} phrases of {r['data']}"
+        rows.append(Figure(f"{r['model']} {r['data']} refined", f"sampled reconstruction, {what}, latents refined "
+                           f"{r['refine_steps']} steps", r["refined"], "", r["encoder"], "encoder alone"))
+        rows.append(Figure(f"{r['model']} {r['data']} ms", f"refinement time per phrase, {what}",
+                           r["ms_per_phrase"], "ms", better="lower"))
+    return rows
+
+
 def _among(text: str) -> str:
     return "held-out" if "held-out" in text else "training"
 
@@ -331,6 +343,11 @@ BENCHES = [
           "the validation split and on `data/outside`, with 95% bootstrap intervals.",
           [("compare_models", ["--new", "melody-16bar", "--data", "data/melody-16bar", "--data", "data/outside"],
             ["--new", "melody-16bar", "--data", "data/melody-16bar"])], compare_models, needs_model=True),
+    Bench("refine_gain", "Refined encodings (`benchmarks/refine_gain.py`)",
+          "Sampled reconstruction of every shipped model with the encoder's mean alone and with the latent "
+          "refined by gradient steps on the decoder (what `encode` does), on validation phrases and "
+          "`data/outside`.",
+          [("refine_gain", [], ["--n", "40", "--models", "melody-2bar,drums-2bar"])], refine_gain, True, True),
     Bench("train_speed", "Training speed (`benchmarks/train_speed.py`)",
           "Sequences per second of teacher-forced training steps, fp32 and bf16 autocast; Magenta's TensorFlow "
           "MusicVAE on the same shapes when it is set up (`benchmarks/peers/`), its windows alternating with ours. "

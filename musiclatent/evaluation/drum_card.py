@@ -24,6 +24,8 @@ def drum_model_card(folder: str | Path, result: dict, data_dir: str | Path, comm
     real, interp, style = result.get("realism") or {}, result.get("interpolation") or {}, result.get("style") or {}
     styles = [s for s in mc["styles"][1:] if s in rs.get("per_style", {})]
     ratio = style.get("conditioned_to_real")
+    refined = result.get("refine", {}).get("refine_steps", 0)
+    source = f"from mu refined {refined} steps on the decoder" if refined else "from mu"
     lines = [
         f"# {folder.name}",
         "",
@@ -59,9 +61,12 @@ def drum_model_card(folder: str | Path, result: dict, data_dir: str | Path, comm
         f"{result['data']['split']} split)",
         "| metric | value | target |",
         "|---|---|---|",
-        f"| reconstruction, sampled (argmax from mu, own outputs), all 512 classes per step | {_f(rs.get('overall'))} "
-        "| >= 0.95 |",
+        f"| reconstruction, sampled (argmax, own outputs, {source}), all 512 classes per step | "
+        f"{_f(rs.get('overall'))} | >= 0.95 |",
         f"| reconstruction, teacher-forced | {_f(rt.get('overall'))} | |",
+        *([f"| the same from the encoder's mu alone, sampled (teacher-forced) | "
+           f"{_f(result['recon_accuracy_sampled_encoder_only']['overall'])} "
+           f"({_f(result['recon_accuracy_teacher_forced_encoder_only']['overall'])}) | |"] if refined else []),
         f"| sampled, on steps with a hit | {_f(result.get('recon_accuracy_sampled_hit_steps'))} | |",
         f"| whole 2-bar groove exact, sampled | {_f(result.get('recon_phrase_exact_sampled'))} | |",
         f"| style classifier on conditioned samples / on real test grooves (balanced) | {_f(ratio)} | >= 0.9 |",

@@ -243,9 +243,10 @@ def format_drum_table(result: dict) -> str:
         row("reconstruction, sampled (argmax)", result["recon_accuracy_sampled"]["overall"])
         row("reconstruction, teacher-forced", result["recon_accuracy_teacher_forced"]["overall"])
         if "recon_accuracy_sampled_encoder_only" in result:
-            row(f"  (above: latents refined {result['refine']['refine_steps']} steps) encoder alone, sampled",
-                result["recon_accuracy_sampled_encoder_only"]["overall"])
-            row("  the encoder alone, teacher-forced", result["recon_accuracy_teacher_forced_encoder_only"]["overall"])
+            row("  (both: latents refined on the decoder, steps)", result["refine"]["refine_steps"])
+            row("  the encoder's mean alone, sampled", result["recon_accuracy_sampled_encoder_only"]["overall"])
+            row("  the encoder's mean alone, teacher-forced",
+                result["recon_accuracy_teacher_forced_encoder_only"]["overall"])
         row("reconstruction, sampled, hit steps only", result["recon_accuracy_sampled_hit_steps"])
         row("whole groove exact, sampled", result["recon_phrase_exact_sampled"])
         row("NLL per step (nats)", result["nll_per_step"])

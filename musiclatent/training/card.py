@@ -60,9 +60,14 @@ def model_card(folder: str | Path, eval_result: dict, run_dir: str | Path, data_
     mc, tc = config["model"], config["train"]
     name = folder.name
     rows = []
+    refined = eval_result.get("refine", {}).get("refine_steps", 0)
+    source = f"from mu refined {refined} steps on the decoder" if refined else "from mu"
     for key, label in (("recon_accuracy_teacher_forced", "reconstruction accuracy, teacher-forced"),
-                       ("recon_accuracy_sampled", "reconstruction accuracy, sampled (argmax, own outputs, from mu)"),
-                       ("recon_accuracy_sampled_notes", "sampled accuracy on note-on steps")):
+                       ("recon_accuracy_sampled", f"reconstruction accuracy, sampled (argmax, own outputs, {source})"),
+                       ("recon_accuracy_sampled_notes", "sampled accuracy on note-on steps"),
+                       ("recon_accuracy_sampled_encoder_only", "sampled accuracy from the encoder's mu alone")):
+        if key not in eval_result and key.endswith("encoder_only"):
+            continue
         r = eval_result.get(key, {})
         rows.append(f"| {label} | {_fmt(r.get('overall'))} | " +
                     " | ".join(_fmt(r.get("per_style", {}).get(s, "-")) for s in mc["styles"][1:]) + " |")

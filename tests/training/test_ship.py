@@ -29,6 +29,15 @@ def test_card_of_a_run_from_scratch_has_no_fine_tune_line(tiny_dataset, debug_mo
     assert "fine-tune" not in card and "musiclatent train ..." in card and "dropout" not in card
 
 
+def test_card_names_refined_reconstruction_and_the_encoder_alone(tiny_dataset, debug_model_dir, debug_run):
+    result = {"recon_accuracy_sampled": {"overall": 0.75, "per_style": {}}, "refine": {"refine_steps": 20},
+              "recon_accuracy_sampled_encoder_only": {"overall": 0.625, "per_style": {}}}
+    card = model_card(debug_model_dir, result, debug_run, tiny_dataset, {})
+    assert "refined 20 steps on the decoder) | 0.750 |" in card
+    assert "from the encoder's mu alone | 0.625 |" in card
+    assert "mu alone" not in model_card(debug_model_dir, {}, debug_run, tiny_dataset, {})
+
+
 def test_init_chain_follows_fine_tunes_of_fine_tunes(tiny_dataset, debug_run, tmp_path):
     train(tiny_dataset, "debug", tmp_path / "ft1", max_steps=2, progress=False, init_from=debug_run)
     train(tiny_dataset, "debug", tmp_path / "ft2", max_steps=3, progress=False, init_from=tmp_path / "ft1")
