@@ -176,7 +176,7 @@ class MusicLatent:
     def encode(self, tokens, style=None, refine: int | None = None) -> np.ndarray:
         """tokens (n, steps) int -> latents (n, z_dim) float32: the encoder's means, refined by ``refine``
         gradient steps on the decoder (None: the model's :attr:`refine`; :mod:`musiclatent.models.refine`).
-        Restyle, variations, continuation and the index read the means as they are (``refine=0``):
+        Restyle, variations, the walked continuation and the index read the means (``refine=0``):
         the style geometry and the map they work in were fitted to them."""
         t = self._tokens(tokens)
         if len(t) == 0:
