@@ -9,9 +9,9 @@ never trained on it misses latents the decoder could read back exactly. A few Ad
 Autoencoders"; Marino et al. 2018, "Iterative Amortized Inference"). A small pull towards the
 prior's centre keeps the latent where the decoder was trained.
 
-Each phrase refines alone: the loss is a sum over rows and Adam scales each coordinate by its own
-history, so a phrase reaches the same latent in any batch. Only the latent moves; the model's
-weights get no gradient.
+Each phrase refines alone: the loss is a sum over rows, Adam scales each coordinate by its own
+history and a phrase stops when it comes back exactly, so a phrase reaches the same latent in
+any batch. Only the latent moves; the model's weights get no gradient.
 """
 
 from __future__ import annotations
@@ -56,25 +56,34 @@ class RefineSettings:
 
 def refine_latents(model, tokens: torch.Tensor, style: torch.Tensor, z: torch.Tensor, settings: RefineSettings,
                    chords: torch.Tensor | None = None) -> torch.Tensor:
-    """Latents (B, Z) moved by ``settings.steps`` Adam steps towards ones the decoder reads back as
-    ``tokens`` (B, T) under ``style`` (B,) (and ``chords`` (B, K) for a chord model) -> (B, Z) float32.
+    """Latents (B, Z) moved by up to ``settings.steps`` Adam steps towards ones the decoder reads back
+    as ``tokens`` (B, T) under ``style`` (B,) (and ``chords`` (B, K) for a chord model) -> (B, Z) float32.
 
-    ``model`` is anything with ``logits(z, style, inputs[, chords])`` (a :class:`MusicVAE`), in
-    eval mode."""
+    A phrase stops as soon as the decoder's teacher-forced argmax gives it back exactly (phrases
+    the encoder already gets right are not moved at all), and only the phrases still moving are
+    decoded. ``model`` is anything with ``logits(z, style, inputs[, chords])``, in eval mode."""
     if settings.steps == 0 or len(z) == 0:
         return z
-    z = z.detach().float().clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=settings.lr)
-    kw = {} if chords is None else {"chords": chords}
+    z = z.detach().float().clone()
+    m, v = torch.zeros_like(z), torch.zeros_like(z)       # Adam's moments, one row per phrase
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    active = torch.arange(len(z))
     with torch.enable_grad():
-        for _ in range(settings.steps):
-            logits = model.logits(z, style, tokens, **kw).float()
-            nll = F.cross_entropy(logits.transpose(1, 2), tokens, reduction="sum")
-            loss = nll + settings.prior_weight * 0.5 * z.pow(2).sum()
-            (grad,) = torch.autograd.grad(loss, [z])
-            z.grad = grad
-            opt.step()
-    return z.detach()
+        for step in range(1, settings.steps + 2):
+            zi = z[active].requires_grad_(True)
+            kw = {} if chords is None else {"chords": chords[active]}
+            logits = model.logits(zi, style[active], tokens[active], **kw).float()
+            moving = (logits.argmax(-1) != tokens[active]).any(1)
+            if step > settings.steps or not moving.any():
+                break
+            nll = F.cross_entropy(logits.transpose(1, 2), tokens[active], reduction="sum")
+            (grad,) = torch.autograd.grad(nll + settings.prior_weight * 0.5 * zi.pow(2).sum(), [zi])
+            active, grad = active[moving], grad[moving]
+            m[active] = beta1 * m[active] + (1 - beta1) * grad
+            v[active] = beta2 * v[active] + (1 - beta2) * grad.pow(2)
+            m_hat, v_hat = m[active] / (1 - beta1 ** step), v[active] / (1 - beta2 ** step)
+            z[active] = z[active] - settings.lr * m_hat / (v_hat.sqrt() + eps)
+    return z
 
 
 def elbo_per_step(model, tokens: torch.Tensor, style: torch.Tensor, chords: torch.Tensor | None = None,

@@ -89,3 +89,17 @@ def test_reconstruction_reports_the_refined_and_the_encoder_alone(debug_model, t
     assert refined["recon_accuracy_sampled_encoder_only"] == plain["recon_accuracy_sampled"]
     assert refined["recon_accuracy_teacher_forced_encoder_only"] == plain["recon_accuracy_teacher_forced"]
     assert refined["recon_accuracy_teacher_forced"]["overall"] >= plain["recon_accuracy_teacher_forced"]["overall"]
+
+
+def test_a_phrase_the_decoder_already_gives_back_is_not_moved(debug_model, tiny_dataset):
+    model, x = debug_model.model, _phrases(tiny_dataset)
+    s = torch.zeros(len(x), dtype=torch.long)
+    with torch.no_grad():
+        mu, _ = model.encode(x, s)
+        own = model.sample(mu, s)                      # argmax, fed its own outputs: exact under teacher forcing
+    mixed = torch.cat([own[:3], x[3:]])
+    z = refine_latents(model, mixed, s, mu, RefineSettings(steps=15))
+    assert torch.equal(z[:3], mu[:3])
+    with torch.no_grad():
+        stuck = (model.logits(mu[3:], s[3:], x[3:]).argmax(-1) != x[3:]).any(1)
+    assert stuck.any() and not torch.equal(z[3:][stuck], mu[3:][stuck])
