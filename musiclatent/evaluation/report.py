@@ -17,7 +17,11 @@ def _recon_lines(r: dict) -> list[str]:
             ("sampled accuracy, note-ons", "recon_accuracy_sampled_notes")]
     styles = list(r["recon_accuracy_sampled"]["per_style"])
     width = max([8] + [len(s) for s in styles])
-    lines = [f"reconstruction ({r['data'].get('reconstruction_phrases', '?')} phrases, encoded with mu)",
+    steps = r.get("refine", {}).get("refine_steps", 0)
+    if steps:
+        rows = rows + [("sampled, encoder mu alone", "recon_accuracy_sampled_encoder_only")]
+    how = f"mu refined up to {steps} steps on the decoder" if steps else "mu"
+    lines = [f"reconstruction ({r['data'].get('reconstruction_phrases', '?')} phrases, encoded with {how})",
              f"  {'':28s}{'overall':>{width}s} " + " ".join(f"{s:>{width}s}" for s in styles)]
     for label, key in rows:
         per = r[key]["per_style"]
