@@ -9,6 +9,7 @@ interpolation < 1 s; a 16-bar WAV render well under 0.5 s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -91,6 +92,13 @@ def main(argv=None) -> dict:
         t = median_time(morph, repeats=args.repeats)
         rows.append([f"interpolate 2 songs x 16 bars, 8 steps, end to end ({name})", round(t * 1000, 1), "< 1000"])
         out[f"interpolate_16bar_8steps_{name}_ms"] = t * 1000
+        if ml.refine.steps:   # the same with the encoder's means alone: what refining the two songs costs
+            own, ml.refine = ml.refine, dataclasses.replace(ml.refine, steps=0)
+            t0 = median_time(morph, repeats=args.repeats)
+            ml.refine = own
+            rows.append([f"  the same, encoder's means not refined ({name})", round(t0 * 1000, 1),
+                         f"refining: {t / t0:.1f}x"])
+            out[f"interpolate_16bar_8steps_{name}_unrefined_ms"] = t0 * 1000
     some = next(iter(models.values()), None)
     toks = (some.sample(8 if some.bars == 2 else 1, seed=0) if some else np.zeros((8, 32), np.int64)).reshape(1, -1)
     pm = phrases_to_pretty_midi(toks)
