@@ -56,7 +56,7 @@ def reconstruction_outputs(model, tokens: np.ndarray, styles: np.ndarray, batch:
         if refine.steps:
             parts["teacher_forced_encoder"].append(logits.argmax(-1).numpy())
             parts["sampled_encoder"].append(model.sample(mu, st, temperature=0.0, **kw, **strength).numpy())
-            z = refine_latents(model, x, st, mu, refine, kw.get("chords"))
+            z = refine_latents(model, x, st, mu, refine, kw.get("chords"), chord_strength)
             parts["teacher_forced"].append(model.logits(z, st, x, **kw).float().argmax(-1).numpy())
             parts["sampled"].append(model.sample(z, st, temperature=0.0, **kw, **strength).numpy())
         else:

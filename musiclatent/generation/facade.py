@@ -173,17 +173,17 @@ class MusicLatent:
 
     # ------------------------------------------------------------------ latent ops
     @torch.no_grad()
-    def encode(self, tokens, style=None, refine: int | None = None) -> np.ndarray:
-        """tokens (n, steps) int -> latents (n, z_dim) float32: the encoder's means, refined by ``refine``
-        gradient steps on the decoder (None: the model's :attr:`refine`; :mod:`musiclatent.models.refine`).
-        Restyle, variations, the walked continuation and the index read the means (``refine=0``):
-        the style geometry and the map they work in were fitted to them."""
+    def encode(self, tokens, style=None, refine: int | None = None, chords=None) -> np.ndarray:
+        """tokens (n, steps) int -> latents (n, z_dim) float32: the encoder's means refined by ``refine``
+        steps on the decoder (None: :attr:`refine`), read over ``chords`` as :meth:`decode` reads them.
+        Restyle, variations, continuations and the index read the means (``refine=0``)."""
         t = self._tokens(tokens)
         if len(t) == 0:
             return np.zeros((0, self.z_dim), np.float32)
-        s = self._styles(style, len(t))
+        s, c = self._styles(style, len(t)), self._chords(chords, len(t))
         settings = self.refine if refine is None else dataclasses.replace(self.refine, steps=refine)
-        return refine_latents(self.model, t, s, self.model.encode(t, s)[0], settings).numpy().astype(np.float32)
+        z = refine_latents(self.model, t, s, self.model.encode(t, s)[0], settings, c, self.chord_strength)
+        return z.numpy().astype(np.float32)
 
     @property
     def takes_chords(self) -> bool:   # a chord model: its decoder hears the chord of every half bar
@@ -280,7 +280,8 @@ class MusicLatent:
                     seed: int | None = 0, attributes: dict[str, float] | None = None, chords=None) -> np.ndarray:
         """Phrase-wise slerp from A to B: (n, T), (n, T) -> (steps, n, T) tokens; ``chords`` (steps, n, K)
         or None: the chords each step's phrases are decoded over (a chord model hears them)."""
-        za, zb = self.encode(tokens_a, style), self.encode(tokens_b, style)
+        ends = (None, None) if chords is None else (np.asarray(chords)[0], np.asarray(chords)[-1])
+        za, zb = self.encode(tokens_a, style, chords=ends[0]), self.encode(tokens_b, style, chords=ends[1])
         path = self.interpolate_latents(za, zb, steps) + self.attribute_offset(attributes)
         flat = self.decode(path.reshape(-1, self.z_dim), style, temperature, seed,
                            None if chords is None else np.asarray(chords).reshape(len(path) * len(za), -1))

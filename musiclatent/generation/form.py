@@ -129,7 +129,7 @@ def form_continuation(ml: MusicLatent, tokens: np.ndarray, n: int = 4, form: str
     tokens = np.atleast_2d(np.asarray(tokens, np.int64))
     rng = np.random.default_rng(seed)
     base_seed = 0 if seed is None else int(seed)
-    song_z = ml.encode(tokens, None if getattr(ml, "prior", None) is not None else style)
+    song_z = ml.encode(tokens, None if getattr(ml, "prior", None) is not None else style, refine=0)
     z, last = {"A": song_z[:1]}, song_z[-1:]
     for letter in dict.fromkeys(form):
         if letter not in z:

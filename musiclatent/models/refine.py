@@ -55,9 +55,10 @@ class RefineSettings:
 
 
 def refine_latents(model, tokens: torch.Tensor, style: torch.Tensor, z: torch.Tensor, settings: RefineSettings,
-                   chords: torch.Tensor | None = None) -> torch.Tensor:
+                   chords: torch.Tensor | None = None, chord_strength: float = 1.0) -> torch.Tensor:
     """Latents (B, Z) moved by up to ``settings.steps`` Adam steps towards ones the decoder reads back
-    as ``tokens`` (B, T) under ``style`` (B,) (and ``chords`` (B, K) for a chord model) -> (B, Z) float32.
+    as ``tokens`` (B, T) under ``style`` (B,) -> (B, Z) float32. A chord model reads them over
+    ``chords`` (B, K) with its chord-tone head at ``chord_strength``, as it will decode them.
 
     A phrase stops as soon as the decoder's teacher-forced argmax gives it back exactly (phrases
     the encoder already gets right are not moved at all), and only the phrases still moving are
@@ -71,7 +72,7 @@ def refine_latents(model, tokens: torch.Tensor, style: torch.Tensor, z: torch.Te
     with torch.enable_grad():
         for step in range(1, settings.steps + 2):
             zi = z[active].requires_grad_(True)
-            kw = {} if chords is None else {"chords": chords[active]}
+            kw = {} if chords is None else {"chords": chords[active], "chord_strength": chord_strength}
             logits = model.logits(zi, style[active], tokens[active], **kw).float()
             moving = (logits.argmax(-1) != tokens[active]).any(1)
             if step > settings.steps or not moving.any():

@@ -91,13 +91,14 @@ class MusicVAE(nn.Module):
         return tones * float(strength) if strength != 1.0 else tones
 
     def logits(self, z: torch.Tensor, style: torch.Tensor, inputs: torch.Tensor,
-               chords: torch.Tensor | None = None) -> torch.Tensor:
+               chords: torch.Tensor | None = None, chord_strength: float = 1.0) -> torch.Tensor:
         """Teacher-forced logits (B, T, C); ``inputs`` (B, T) are the tokens fed (shifted right inside);
-        ``chords`` (B, K) chord ids per half bar (chord models only; None = no chord)."""
+        ``chords`` (B, K) chord ids per half bar (chord models only; None = no chord), their chord-tone
+        head at ``chord_strength`` (1 = as trained)."""
         extra = self.chord_vectors(chords, len(z))
         if extra is None:
             return self.decoder(z, self.style_embed(style), inputs)
-        return self.decoder(z, self.style_embed(style), inputs, extra, self.chord_tones(chords))
+        return self.decoder(z, self.style_embed(style), inputs, extra, self.chord_tones(chords, chord_strength))
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, style: torch.Tensor, temperature: float = 0.0,

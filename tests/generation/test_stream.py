@@ -62,7 +62,7 @@ class Echo:
     def walk_latents(self, z, n, similarity, style=None, rng=None, spread=1.0):
         return np.zeros((n, len(z), self.z_dim), np.float32)
 
-    def encode(self, tokens, style=None):
+    def encode(self, tokens, style=None, refine=None, chords=None):
         return np.zeros((len(tokens), self.z_dim), np.float32)
 
     def decode(self, z, style=None, temperature=0.0, seed=None, chords=None, repeat=0.0):

@@ -103,3 +103,27 @@ def test_a_phrase_the_decoder_already_gives_back_is_not_moved(debug_model, tiny_
     with torch.no_grad():
         stuck = (model.logits(mu[3:], s[3:], x[3:]).argmax(-1) != x[3:]).any(1)
     assert stuck.any() and not torch.equal(z[3:][stuck], mu[3:][stuck])
+
+
+
+def test_a_chord_model_refines_over_the_chords_and_strength_it_decodes_with():
+    import dataclasses
+
+    from musiclatent.models.vae import MusicVAE
+    from musiclatent.presets import get_preset
+    from musiclatent.representations.chords import parse_progression
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(get_preset("debug-chords").model, styles=("any",), chord_tones=True)
+    m = MusicVAE(cfg).eval()
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if "tones" in name:
+                p.normal_(0.0, 2.0)                        # wake the chord-tone head
+    z, s = torch.randn(6, cfg.z_dim), torch.zeros(6, dtype=torch.long)
+    chords = torch.tensor([parse_progression("C G Am F")] * 6)
+    with torch.no_grad():
+        heard = m.sample(z, s, chords=chords, chord_strength=2.5)
+    settings = RefineSettings(steps=10)
+    assert torch.equal(refine_latents(m, heard, s, z, settings, chords, 2.5), z)   # already exact as decoded
+    assert not torch.equal(refine_latents(m, heard, s, z, settings), z)            # not without the chords
