@@ -70,12 +70,12 @@ def refine_latents(model, tokens: torch.Tensor, style: torch.Tensor, z: torch.Te
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     active = torch.arange(len(z))
     with torch.enable_grad():
-        for step in range(1, settings.steps + 2):
+        for step in range(1, settings.steps + 1):   # after the last step no decode is needed
             zi = z[active].requires_grad_(True)
             kw = {} if chords is None else {"chords": chords[active], "chord_strength": chord_strength}
             logits = model.logits(zi, style[active], tokens[active], **kw).float()
             moving = (logits.argmax(-1) != tokens[active]).any(1)
-            if step > settings.steps or not moving.any():
+            if not moving.any():
                 break
             nll = F.cross_entropy(logits.transpose(1, 2), tokens[active], reduction="sum")
             (grad,) = torch.autograd.grad(nll + settings.prior_weight * 0.5 * zi.pow(2).sum(), [zi])
